@@ -1,0 +1,1 @@
+"""dynamics layer (see DESIGN.md section 3)."""

@@ -1,0 +1,92 @@
+"""The one error tree of llmsde.
+
+Every expected failure raises a subclass of :class:`LlmsdeError`. The CLI catches the root once, prints a single
+line ``error: <message> - <hint>`` and exits with the error's ``exit_code``; nothing below the CLI prints or exits.
+
+::
+
+    LlmsdeError                 exit 2 unless noted
+    +-- ConfigError             bad config file, flag or name (unknown strategy, task, provider, key)
+    +-- TaskFileError           a task file or dataset that cannot be read or imported
+    +-- RunDirError             a run directory that does not exist, is not a run, or cannot be resumed
+    +-- FitInputError           arrays or panel files that cannot be fitted (shape, too few sessions, ...)
+    +-- StoreError              the SQLite store is unreadable or was written by an incompatible version
+    +-- SandboxError            the sandbox cannot give the isolation that was required
+    +-- ProviderError           exit 1: the endpoint kept failing (circuit breaker open); the run is resumable
+    +-- CheckFailed             exit 1: a ``check`` gate did not hold
+
+Failures of the system under study (a failed LLM call, code that crashes or times out) are *data*: they are recorded
+on the iteration and never raised through this tree. Numerical trouble that still leaves a usable result is a
+warning of class :class:`LlmsdeWarning`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CheckFailed",
+    "ConfigError",
+    "FitInputError",
+    "LlmsdeError",
+    "LlmsdeWarning",
+    "ProviderError",
+    "RunDirError",
+    "SandboxError",
+    "StoreError",
+    "TaskFileError",
+]
+
+
+class LlmsdeError(Exception):
+    """Root of every expected llmsde failure; carries the exit code and a hint on how to fix it."""
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        """The message and the hint on one line, as the CLI prints it."""
+        text = self.message if not self.hint else f"{self.message} - {self.hint}"
+        return " ".join(text.split())
+
+
+class ConfigError(LlmsdeError):
+    """A config file, flag or name is invalid."""
+
+
+class TaskFileError(LlmsdeError):
+    """A task file or dataset cannot be read or imported."""
+
+
+class RunDirError(LlmsdeError):
+    """A run directory is missing, is not a run, or cannot be resumed."""
+
+
+class FitInputError(LlmsdeError):
+    """The trajectories given to ``fit`` cannot be fitted."""
+
+
+class StoreError(LlmsdeError):
+    """The run store cannot be read or written."""
+
+
+class SandboxError(LlmsdeError):
+    """The sandbox cannot provide the isolation that was required."""
+
+
+class ProviderError(LlmsdeError):
+    """The model endpoint kept failing; the run stopped cleanly and can be resumed."""
+
+    exit_code = 1
+
+
+class CheckFailed(LlmsdeError):
+    """At least one ``check`` gate did not hold."""
+
+    exit_code = 1
+
+
+class LlmsdeWarning(UserWarning):
+    """Numerical or data trouble that leaves a usable result (e.g. many states on the 0/10 boundary)."""

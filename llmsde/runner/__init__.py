@@ -1,0 +1,1 @@
+"""runner layer (see DESIGN.md section 3)."""

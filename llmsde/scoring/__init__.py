@@ -1,0 +1,1 @@
+"""scoring layer (see DESIGN.md section 3)."""

@@ -1,0 +1,78 @@
+"""Small value types shared by every layer.
+
+The objective order is fixed everywhere: (security, efficiency, functionality).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "OBJECTIVES",
+    "ChatMessage",
+    "Completion",
+    "GenerationParams",
+    "Usage",
+]
+
+OBJECTIVES: tuple[str, str, str] = ("security", "efficiency", "functionality")
+"""Objective names in the order used by every vector, array axis and table."""
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One chat message, as sent to an OpenAI-compatible endpoint."""
+
+    role: Role
+    content: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The message in the wire format of ``/v1/chat/completions``."""
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationParams:
+    """Sampling parameters for one call; ``seed`` makes providers that honour it reproducible."""
+
+    model: str = "surrogate"
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_tokens: int = 2048
+    seed: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Extra request fields passed through to the endpoint unchanged."""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token usage of one call as the endpoint reported it."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """The answer of a provider to one chat request.
+
+    A failed call is data, not an exception: ``error`` is set and ``text`` is empty.
+    """
+
+    text: str
+    model: str = ""
+    """Model id as the server reports it."""
+    usage: Usage = field(default_factory=Usage)
+    latency_s: float = 0.0
+    system_fingerprint: str | None = None
+    retries: int = 0
+    cost_usd: float | None = None
+    error: str | None = None
