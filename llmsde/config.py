@@ -52,6 +52,12 @@ class ProviderConfig(_Strict):
     """Extra request fields passed to the endpoint unchanged."""
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(5, ge=0, le=20)
+    backoff_base_s: float = Field(0.5, gt=0)
+    """First retry waits about this long; each further retry doubles it (with jitter), up to ``backoff_max_s``."""
+    backoff_max_s: float = Field(30.0, gt=0)
+    """Cap on one backoff wait, and on a server's ``Retry-After`` that llmsde honours."""
+    max_in_flight: int = Field(64, ge=1)
+    """Requests in flight to the endpoint at once, whatever the runner's session concurrency."""
     breaker_failures: int = Field(8, ge=1)
     """Consecutive failed calls (after retries) that stop the run cleanly."""
     requests_per_minute: float | None = Field(None, gt=0)
@@ -70,6 +76,8 @@ class SandboxConfig(_Strict):
     memory_mb: int = Field(512, ge=64)
     max_output_kb: int = Field(64, ge=1)
     max_procs: int = Field(32, ge=1)
+    slots: int = Field(default=0, ge=0, le=64)
+    """Warm fork servers (parallel executions); 0: one per CPU core, at most 4."""
     require_isolation: bool = False
     """Fail instead of warning when the machine cannot provide every isolation layer."""
 
@@ -136,11 +144,38 @@ class StudyConfig(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _valid_keys(parent: tuple[int | str, ...]) -> str:
+    """`` (valid keys: a, b, ...)`` for the table at ``parent``, so a typo's message lists the choices."""
+    import typing
+
+    model: Any = StudyConfig
+    skip_key = False
+    for part in parent:
+        if skip_key:
+            skip_key = False
+            continue
+        info = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        if info is None:
+            return ""
+        ann = info.annotation
+        args = [a for a in typing.get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if typing.get_origin(ann) is dict and args:
+            model, skip_key = args[-1], True
+        elif isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        elif args:
+            model = args[0]
+        else:
+            return ""
+    names = sorted(f.alias or n for n, f in model.model_fields.items())
+    return f" (valid keys: {', '.join(names)})"
+
+
 def _format_validation_error(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
-        return f"{source}: unknown key '{where}'"
+        return f"{source}: unknown key '{where}'{_valid_keys(tuple(first['loc'][:-1]))}"
     return f"{source}: '{where}': {first['msg']} (got {first.get('input')!r})"
 
 
