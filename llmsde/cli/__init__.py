@@ -30,6 +30,14 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "llmsde.cli.fit_cmd",
     "llmsde.cli.score_cmd",
     "llmsde.cli.tasks_cmd",
+    "llmsde.cli.serve_cmd",
+    "llmsde.cli.export_cmd",
+    "llmsde.cli.rescore_cmd",
+    "llmsde.cli.simulate_cmd",
+    "llmsde.cli.calibrate_cmd",
+    "llmsde.cli.report_cmd",
+    "llmsde.cli.compare_cmd",
+    "llmsde.cli.check_cmd",
 )
 """Modules that add commands to :data:`app`; each defines ``register(app: typer.Typer) -> None``."""
 

@@ -1,0 +1,186 @@
+"""The public Python API: what the CLI calls, and what a notebook or script should call.
+
+A thin facade over the layers below: it returns objects and never prints, prompts or exits. Heavy libraries
+are imported inside the functions so that importing this module (the CLI does at start-up) stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llmsde.config import StudyConfig, build_config
+from llmsde.runner.events import Progress, ProgressCallback
+from llmsde.runner.study import RunStart, RunSummary
+
+if TYPE_CHECKING:
+    from llmsde.checks import CheckReport, Comparison
+    from llmsde.dynamics import SdeFit
+    from llmsde.report.build import ReportFiles
+    from llmsde.store.panel import Panel
+
+__all__ = [
+    "Progress",
+    "RunStart",
+    "RunSummary",
+    "check",
+    "compare",
+    "fit_run",
+    "load_run",
+    "load_run_rows",
+    "report",
+    "resume_run",
+    "run_study",
+]
+
+
+def run_study(
+    config: StudyConfig | None = None,
+    *,
+    on_start: Callable[[RunStart], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> RunSummary:
+    """Run a study (default: the offline demo) into a new ``<config.out>/<run-id>/`` directory.
+
+    Raises ConfigError / SandboxError before anything is written when the config cannot run, and ProviderError
+    (exit code 1) when the endpoint keeps failing; the run is then stopped but resumable with
+    :func:`resume_run`.
+    """
+    from llmsde.runner.study import start_study
+
+    return start_study(config or build_config({}), on_start=on_start, on_progress=on_progress)
+
+
+def resume_run(
+    run_dir: str | Path,
+    *,
+    concurrency: int | None = None,
+    on_start: Callable[[RunStart], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> RunSummary:
+    """Finish a stopped or killed run exactly where it stopped, with its stored config (only the concurrency
+    may change); every (session, k) ends up in the store exactly once."""
+    from llmsde.runner.study import resume_study
+
+    return resume_study(run_dir, concurrency=concurrency, on_start=on_start, on_progress=on_progress)
+
+
+def load_run_rows(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Every stored iteration as a dict (session, strategy, task, k, security, efficiency, functionality,
+    ...)."""
+    from llmsde.store.sqlite import RunStore
+
+    with RunStore.open(run_dir) as store:
+        return store.iteration_rows()
+
+
+def load_run(run_dir: str | Path) -> Panel:
+    """The run's score trajectories as a :class:`~llmsde.store.panel.Panel` (sessions x steps x
+    objectives)."""
+    from llmsde.store.panel import panel_from_records
+
+    return panel_from_records(load_run_rows(run_dir))
+
+
+def _is_run(path: Path) -> bool:
+    from llmsde.store.schema import STORE_FILENAME
+
+    return path.is_dir() and (path / STORE_FILENAME).is_file()
+
+
+def fit_run(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0, write: bool = True) -> SdeFit:
+    """Fit a run with the default model (folds capped by the smallest strategy), writing fit.json and fit.md
+    into the run directory unless ``write`` is False; what ``report`` does when a run has no fit yet."""
+    import warnings
+
+    from llmsde.dynamics import LinearSdeEstimator
+    from llmsde.errors import LlmsdeWarning
+    from llmsde.report.fit_io import write_fit
+
+    panel = load_run(run_dir)
+    smallest = min(panel.labels.count(s) for s in panel.strategies) if panel.labels else 2
+    estimator = LinearSdeEstimator(n_bootstrap=n_bootstrap, folds=max(2, min(5, smallest)), random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LlmsdeWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = estimator.fit(panel.x, panel.labels)
+    if write:
+        write_fit(result, Path(run_dir), source=str(run_dir))
+    return result
+
+
+def report(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    formats: tuple[str, ...] = ("html", "md"),
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> ReportFiles:
+    """Write report.html / report.md and figures for a run (default into ``run_dir/report``); fits the run
+    first (and saves fit.json) when it has no fit.json yet."""
+    from llmsde.errors import RunDirError
+    from llmsde.report.build import ReportInput, write_report
+    from llmsde.report.fit_io import FIT_JSON, read_fit
+    from llmsde.store.sqlite import RunStore
+
+    path = Path(run_dir)
+    if not _is_run(path):
+        raise RunDirError(
+            f"{path} is not a run directory (no store.sqlite)", "pass runs/<run-id>/ from `llmsde run`"
+        )
+    fit = read_fit(path) if (path / FIT_JSON).is_file() else fit_run(path, n_bootstrap=n_bootstrap, seed=seed)
+    with RunStore.open(path) as store:
+        rows = store.iteration_rows()
+        manifest = store.manifest()
+        counts = store.counts()
+    panel = load_run(path)
+    facts = (
+        ("run", manifest.run_id),
+        ("provider / model", f"{manifest.provider} / {manifest.model}"),
+        ("status", f"{manifest.status} (started {manifest.started_at}, ended {manifest.ended_at or '-'})"),
+        ("sessions", f"{counts['sessions_done']} done of {counts['sessions']}"),
+        ("iterations", f"{counts['iterations']} stored, {counts['failed']} failed"),
+        ("sandbox isolation", manifest.isolation_level or "unknown"),
+    )
+    surrogate = manifest.provider == "surrogate"
+    notes = ("The surrogate provider is an offline simulator, not an LLM.",) if surrogate else ()
+    title = f"llmsde report: {manifest.run_id}"
+    inp = ReportInput(fit, panel.x, panel.labels, rows, facts, title, seed, notes)
+    return write_report(inp, Path(out) if out is not None else path / "report", formats)
+
+
+def compare(a: str | Path, b: str | Path, *, n_bootstrap: int = 200, seed: int = 0) -> Comparison:
+    """B minus A per strategy: bootstrap CIs when both are run directories, else conservative stored CIs
+    (each side a fit.json, or a directory holding one; a run without fit.json is fitted first)."""
+    from llmsde.checks import COMPARED_METRICS, bootstrap_metrics, compare_draws, compare_fits
+    from llmsde.report.fit_io import FIT_JSON, read_fit
+
+    pa, pb = Path(a), Path(b)
+    na, nb = (str(p.resolve().parent.name if p.is_file() else p.resolve().name) for p in (pa, pb))
+    if _is_run(pa) and _is_run(pb):
+        draws = []
+        for p in (pa, pb):
+            panel = load_run(p)
+            draws.append(bootstrap_metrics(panel.x, panel.labels, COMPARED_METRICS, n_bootstrap, seed))
+        return compare_draws(draws[0], draws[1], na, nb)
+
+    def resolve(p: Path) -> SdeFit:
+        if _is_run(p) and not (p / FIT_JSON).is_file():
+            return fit_run(p, seed=seed)
+        return read_fit(p)
+
+    return compare_fits(resolve(pa), resolve(pb), na, nb)
+
+
+def check(fit: str | Path, rules: str | Path, baseline: str | Path | None = None) -> CheckReport:
+    """Evaluate a rules TOML against a fit.json (or a run directory holding one), optionally against a
+    baseline fit; a failed gate is a result (``CheckReport.passed``), an invalid rules file a ConfigError."""
+    from llmsde.checks import evaluate_rules, load_rules
+    from llmsde.report.fit_io import read_fit
+
+    current = read_fit(fit)
+    base = read_fit(baseline) if baseline is not None else None
+    parsed = load_rules(rules, known_strategies=list(current.strategies))
+    return evaluate_rules(parsed, current, base)

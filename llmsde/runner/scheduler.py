@@ -1,0 +1,137 @@
+"""Runs the unfinished sessions of a run with a bounded number of concurrent sessions.
+
+``concurrency`` sessions are in flight at once (so at most that many provider calls); scoring is CPU-bound and
+gets its own, smaller bound (about one per core) because it runs in threads that drive sandbox processes.
+Every commit happens in the event-loop thread through the single store connection. When the provider's circuit
+breaker opens (:class:`~llmsde.errors.ProviderError`), the other sessions are cancelled, their in-flight
+iterations are dropped uncommitted, and the error propagates: the store stays consistent and resumable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Mapping
+
+from llmsde.config import StudyConfig
+from llmsde.errors import LlmsdeError
+from llmsde.providers.base import Provider
+from llmsde.runner.events import Progress, ProgressCallback
+from llmsde.runner.session import ChainState, RunContext, ScorerLike, StrategyLike, rebuild_state, run_session
+from llmsde.store.sqlite import IterationRecord, RunStore, SessionRow
+from llmsde.tasks.model import Task
+
+__all__ = ["default_score_slots", "execute_run"]
+
+
+def default_score_slots() -> int:
+    """Concurrent scorings: one per available core, at least one."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores)
+
+
+class _Tracker:
+    """Commits iterations and keeps the counts behind the progress events."""
+
+    def __init__(self, store: RunStore, config: StudyConfig, on_progress: ProgressCallback | None) -> None:
+        counts = store.counts()
+        self.store = store
+        self.on_progress = on_progress
+        self.sessions_total = counts["sessions"]
+        self.sessions_done = counts["sessions_done"]
+        self.iterations_total = counts["sessions"] * (config.iterations + 1)
+        self.iterations_done = counts["iterations"]
+        self.failed = counts["failed"]
+        self.new = 0
+        self.started = time.perf_counter()
+
+    def commit(self, record: IterationRecord, session_done: bool) -> None:
+        self.store.commit_iteration(record, session_done=session_done)
+        self.iterations_done += 1
+        self.new += 1
+        self.failed += record.error is not None
+        self.sessions_done += session_done
+        self.emit()
+
+    def emit(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(
+                Progress(
+                    sessions_total=self.sessions_total,
+                    sessions_done=self.sessions_done,
+                    iterations_total=self.iterations_total,
+                    iterations_done=self.iterations_done,
+                    failed_iterations=self.failed,
+                    new_iterations=self.new,
+                    elapsed_s=time.perf_counter() - self.started,
+                )
+            )
+
+
+async def execute_run(
+    store: RunStore,
+    config: StudyConfig,
+    provider: Provider,
+    scorer: ScorerLike,
+    extract: Callable[[str, str | None], str | None],
+    tasks: Mapping[str, Task],
+    strategies: Mapping[str, StrategyLike],
+    *,
+    on_progress: ProgressCallback | None = None,
+    score_slots: int | None = None,
+) -> int:
+    """Run every session of ``store`` that is not done; return the number of iterations committed.
+
+    Works the same for a fresh run and a resumed one: each session's state is rebuilt from what is stored.
+    """
+    tracker = _Tracker(store, config, on_progress)
+    ctx = RunContext(
+        config=config,
+        provider=provider,
+        scorer=scorer,
+        extract=extract,
+        tasks=tasks,
+        strategies=strategies,
+        score_slots=asyncio.Semaphore(score_slots or default_score_slots()),
+        commit=tracker.commit,
+    )
+    queue: asyncio.Queue[tuple[SessionRow, ChainState]] = asyncio.Queue()
+    for session in store.sessions():
+        if session.status == "done":
+            continue
+        state = rebuild_state(store.session_iterations(session.session_id), config.provider.history)
+        queue.put_nowait((session, state))
+    tracker.emit()
+
+    async def worker() -> None:
+        while not queue.empty():
+            session, state = queue.get_nowait()
+            await run_session(ctx, session, state)
+
+    n_workers = min(config.concurrency, queue.qsize())
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(n_workers):
+                group.create_task(worker())
+    except BaseExceptionGroup as group_error:
+        raise _first_cause(group_error) from None
+    return tracker.new
+
+
+def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The exception a user should see from a failed task group: an LlmsdeError if there is one."""
+    leaves: list[BaseException] = []
+
+    def walk(err: BaseException) -> None:
+        if isinstance(err, BaseExceptionGroup):
+            for sub in err.exceptions:
+                walk(sub)
+        else:
+            leaves.append(err)
+
+    walk(group)
+    return next((e for e in leaves if isinstance(e, LlmsdeError)), leaves[0])

@@ -1,0 +1,203 @@
+"""One session: a chain of T+1 iterations, each prompt -> provider -> extracted code -> scores -> commit.
+
+A failed call or a scorer crash is recorded on its iteration (``error`` set, scores missing) and the chain
+goes on from the last code it had; only :class:`~llmsde.errors.ProviderError` (the circuit breaker) escapes,
+and it stops the whole run. The chain state lives in :class:`ChainState` and is rebuilt from the store on
+resume with the same rules the live chain follows, so a resumed session continues exactly as an
+uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from llmsde.config import StudyConfig
+from llmsde.providers.base import Provider
+from llmsde.runner.plan import call_seed
+from llmsde.scoring.result import ScoreResult
+from llmsde.store.sqlite import IterationRecord, SessionRow
+from llmsde.tasks.model import Task
+from llmsde.types import ChatMessage, GenerationParams
+
+__all__ = [
+    "ChainState",
+    "RunContext",
+    "ScorerLike",
+    "StrategyLike",
+    "initial_messages",
+    "rebuild_state",
+    "run_session",
+    "trim_history",
+]
+
+CHARS_PER_TOKEN = 4
+"""Rough size estimate used to keep a ``history = "full"`` conversation inside the model's context."""
+
+
+class ScorerLike(Protocol):
+    """What the runner needs from :class:`llmsde.scoring.Scorer`."""
+
+    def score(self, code: str | None, task: Task) -> ScoreResult: ...
+
+
+class StrategyLike(Protocol):
+    """What the runner needs from :class:`llmsde.tasks.strategies.Strategy`."""
+
+    @property
+    def system(self) -> str | None: ...
+
+    def messages(self, task: Task, code: str, k: int, seed: int) -> list[ChatMessage]: ...
+
+
+@dataclass(slots=True)
+class ChainState:
+    """Where a session stands: the code it continues from and, for full history, the conversation so far."""
+
+    next_k: int = 0
+    code: str | None = None
+    history: list[ChatMessage] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RunContext:
+    """Everything a session needs, built once per run by the scheduler."""
+
+    config: StudyConfig
+    provider: Provider
+    scorer: ScorerLike
+    extract: Callable[[str, str | None], str | None]
+    tasks: Mapping[str, Task]
+    strategies: Mapping[str, StrategyLike]
+    score_slots: asyncio.Semaphore
+    """Bounds concurrent scoring (CPU-bound sandbox work) independently of provider concurrency."""
+    commit: Callable[[IterationRecord, bool], None]
+    """Writes one iteration (and whether it ends its session); runs in the event-loop thread."""
+
+
+def initial_messages(task: Task, strategy: StrategyLike) -> list[ChatMessage]:
+    """The request for a first solution, used when a task has no seed code (or the chain has none yet)."""
+    messages = [ChatMessage("system", strategy.system)] if strategy.system else []
+    messages.append(
+        ChatMessage(
+            "user",
+            f"Write a Python function `{task.entry_point}` that solves this task.\n\n{task.spec}\n\n"
+            "Reply with the complete code in one ```python block.",
+        )
+    )
+    return messages
+
+
+def _tokens(messages: Sequence[ChatMessage]) -> int:
+    return sum(len(m.content) for m in messages) // CHARS_PER_TOKEN + 4 * len(messages)
+
+
+def trim_history(messages: Sequence[ChatMessage], budget_tokens: int) -> list[ChatMessage]:
+    """Drop the oldest turns until the estimate fits, keeping system messages, the first user message and the
+    last message; if even that does not fit it is returned as is (the endpoint will say so)."""
+    msgs = list(messages)
+    head_end = next((i + 1 for i, m in enumerate(msgs) if m.role == "user"), len(msgs))
+    head, middle, last = msgs[:head_end], msgs[head_end:-1], msgs[-1:]
+    if head_end >= len(msgs):
+        return msgs
+    while middle and _tokens(head + middle + last) > budget_tokens:
+        middle = middle[2:] if len(middle) >= 2 else []
+    return head + middle + last
+
+
+def _build_messages(
+    ctx: RunContext, task: Task, strategy: StrategyLike, state: ChainState, seed: int
+) -> list[ChatMessage]:
+    k = state.next_k
+    fresh = (
+        initial_messages(task, strategy)
+        if state.code is None
+        else strategy.messages(task, state.code, k, seed)
+    )
+    provider = ctx.config.provider
+    if provider.history == "last" or not state.history:
+        return fresh
+    turn = state.history + [m for m in fresh if m.role != "system"]
+    budget = max(provider.max_context_tokens - provider.max_tokens, provider.max_context_tokens // 2)
+    return trim_history(turn, budget)
+
+
+def rebuild_state(iterations: Sequence[Mapping[str, Any]], history: str) -> ChainState:
+    """The chain state after the committed iterations (ordered by k), by the rules of :func:`run_session`.
+
+    The code is the last code extracted; the history is the prompt and reply of the last successful call.
+    """
+    state = ChainState(next_k=len(iterations))
+    for it in iterations:
+        if it["code"] is not None:
+            state.code = it["code"]
+        if history == "full" and it["prompt"] is not None and it["error"] is None:
+            sent = [ChatMessage(m["role"], m["content"]) for m in it["prompt"]]
+            state.history = sent + [ChatMessage("assistant", it["response"] or "")]
+    return state
+
+
+async def _score(ctx: RunContext, code: str | None, task: Task) -> tuple[ScoreResult, str | None]:
+    async with ctx.score_slots:
+        try:
+            return await asyncio.to_thread(ctx.scorer.score, code, task), None
+        except Exception as exc:  # a scorer crash is data about this iteration, not the end of the run
+            missing = ScoreResult(math.nan, math.nan, math.nan, reason="scorer error")
+            return missing, f"scorer error: {type(exc).__name__}: {exc}"
+
+
+async def run_session(ctx: RunContext, session: SessionRow, state: ChainState) -> None:
+    """Run a session from ``state.next_k`` to T, committing each iteration as soon as it is scored."""
+    task = ctx.tasks[session.task_id]
+    strategy = ctx.strategies[session.strategy]
+    last_k = ctx.config.iterations
+    pcfg = ctx.config.provider
+    while state.next_k <= last_k:
+        k = state.next_k
+        if k == 0 and task.seed_code is not None:
+            result, error = await _score(ctx, task.seed_code, task)
+            record = IterationRecord(session.session_id, 0, *result.vector, code=task.seed_code)
+            state.code = task.seed_code
+        else:
+            messages = _build_messages(ctx, task, strategy, state, session.seed)
+            params = GenerationParams(
+                model=pcfg.model,
+                temperature=pcfg.temperature,
+                top_p=pcfg.top_p,
+                max_tokens=pcfg.max_tokens,
+                seed=call_seed(session.seed, k),
+                extra=dict(pcfg.extra),
+            )
+            completion = await ctx.provider.complete(messages, params)
+            code: str | None = None
+            if completion.error is not None:
+                nan = math.nan
+                result, error = ScoreResult(nan, nan, nan, reason="provider call failed"), completion.error
+            else:
+                code = ctx.extract(completion.text, task.entry_point)
+                result, error = await _score(ctx, code, task)
+                if code is not None:
+                    state.code = code
+                if pcfg.history == "full":
+                    state.history = [*messages, ChatMessage("assistant", completion.text)]
+            record = IterationRecord(
+                session.session_id,
+                k,
+                *result.vector,
+                prompt=[m.to_dict() for m in messages],
+                response=completion.text,
+                code=code,
+                prompt_tokens=completion.usage.prompt_tokens,
+                completion_tokens=completion.usage.completion_tokens,
+                latency_s=completion.latency_s,
+                retries=completion.retries,
+                cost_usd=completion.cost_usd,
+                model_id=completion.model or None,
+                system_fingerprint=completion.system_fingerprint,
+            )
+        record = replace(record, reason=result.reason, raw=result.raw, error=error)
+        ctx.commit(record, k == last_k)
+        state.next_k = k + 1

@@ -1,0 +1,279 @@
+"""The run store: one SQLite file per run, written by one connection in the runner's event-loop thread.
+
+Why SQLite in WAL mode with ``synchronous=NORMAL``: each scored iteration is one short transaction, readers
+(``llmsde fit`` on a live run) never block the writer, and a killed process loses at most the iterations that
+were in flight, never a committed one. A single writer connection avoids cross-thread locking entirely; the
+runner calls the store from the event loop only and does the slow work (provider calls, scoring) elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from llmsde.errors import RunDirError, StoreError
+from llmsde.store.records import IterationRecord, RunManifest, SessionRow, utc_now
+from llmsde.store.schema import DDL, SCHEMA_VERSION, STORE_FILENAME
+
+__all__ = ["CONFIG_FILENAME", "IterationRecord", "RunManifest", "RunStore", "SessionRow", "utc_now"]
+
+CONFIG_FILENAME = "config.json"
+
+
+def _nan_to_none(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def _none_to_nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+class RunStore:
+    """Read and write one run's ``store.sqlite``; use :meth:`create` or :meth:`open`, not the constructor."""
+
+    def __init__(self, run_dir: Path, conn: sqlite3.Connection) -> None:
+        self.run_dir = run_dir
+        self._conn = conn
+
+    @classmethod
+    def create(cls, run_dir: str | Path, config: Mapping[str, Any], manifest: RunManifest) -> RunStore:
+        """Make a new run directory with the resolved config and an empty store; the directory must be new."""
+        path = Path(run_dir)
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            raise RunDirError(f"run directory already exists: {path}", "choose another --out") from None
+        (path / CONFIG_FILENAME).write_text(json.dumps(dict(config), indent=2) + "\n", encoding="utf-8")
+        conn = cls._connect(path / STORE_FILENAME)
+        conn.executescript(DDL)
+        store = cls(path, conn)
+        with store._transaction():
+            conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            conn.execute(
+                "INSERT INTO run (id, run_id, config_json, versions_json, provider, model, base_url, seed,"
+                " isolation_level, isolation_warnings, started_at, status) VALUES (1,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    manifest.run_id,
+                    json.dumps(manifest.config, sort_keys=True),
+                    json.dumps(manifest.versions, sort_keys=True),
+                    manifest.provider,
+                    manifest.model,
+                    manifest.base_url,
+                    manifest.seed,
+                    manifest.isolation_level,
+                    json.dumps(list(manifest.isolation_warnings)),
+                    manifest.started_at,
+                    manifest.status,
+                ),
+            )
+        return store
+
+    @classmethod
+    def open(cls, run_dir: str | Path) -> RunStore:
+        """Open an existing run; RunDirError when the directory is not a run or its schema is not ours."""
+        path = Path(run_dir)
+        db = path / STORE_FILENAME
+        if not db.is_file():
+            raise RunDirError(
+                f"not a run directory: {path} (no {STORE_FILENAME})", "pass a directory made by `llmsde run`"
+            )
+        conn = cls._connect(db)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as err:
+            conn.close()
+            msg = f"unreadable run store {db}: {err}"
+            raise RunDirError(msg, "the file is not an llmsde store") from None
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            conn.close()
+            found = "none" if row is None else row[0]
+            raise RunDirError(
+                f"run store {db} has schema version {found}, this llmsde reads version {SCHEMA_VERSION}",
+                "open it with the llmsde version that wrote it",
+            )
+        return cls(path, conn)
+
+    @staticmethod
+    def _connect(db: Path) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(db, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=10000")
+        except sqlite3.DatabaseError as err:
+            msg = f"cannot open run store {db}: {err}"
+            raise RunDirError(msg, "check the path and permissions") from None
+        return conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One explicit transaction: committed as a whole or rolled back as a whole."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        self._conn.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add_sessions(self, sessions: Iterable[SessionRow]) -> None:
+        """Record the planned sessions in one transaction."""
+        rows = [
+            (s.session_id, s.ordinal, s.task_id, s.strategy, s.replicate, s.seed, s.status) for s in sessions
+        ]
+        try:
+            with self._transaction() as conn:
+                conn.executemany("INSERT INTO sessions VALUES (?,?,?,?,?,?,?)", rows)
+        except sqlite3.IntegrityError as err:
+            raise StoreError(f"duplicate session in plan: {err}", "session ids must be unique") from None
+
+    def sessions(self) -> list[SessionRow]:
+        """All sessions in plan order."""
+        cur = self._conn.execute(
+            "SELECT session_id, ordinal, task_id, strategy, replicate, seed, status"
+            " FROM sessions ORDER BY ordinal"
+        )
+        return [SessionRow(*row) for row in cur]
+
+    def commit_iteration(self, record: IterationRecord, session_done: bool = False) -> None:
+        """Write one scored iteration (and, for the last one, the session's ``done`` status) atomically."""
+        code_hash = None if record.code is None else hashlib.sha256(record.code.encode()).hexdigest()
+        values = (
+            record.session_id,
+            record.k,
+            None if record.prompt is None else json.dumps(record.prompt),
+            record.response,
+            record.code,
+            code_hash,
+            _nan_to_none(record.security),
+            _nan_to_none(record.efficiency),
+            _nan_to_none(record.functionality),
+            record.reason,
+            json.dumps(record.raw, default=str),
+            record.prompt_tokens,
+            record.completion_tokens,
+            record.latency_s,
+            record.retries,
+            record.cost_usd,
+            record.model_id,
+            record.system_fingerprint,
+            record.error,
+            record.scored_at,
+        )
+        try:
+            with self._transaction() as conn:
+                conn.execute(f"INSERT INTO iterations VALUES ({','.join('?' * len(values))})", values)
+                if session_done:
+                    conn.execute(
+                        "UPDATE sessions SET status = 'done' WHERE session_id = ?", (record.session_id,)
+                    )
+        except sqlite3.IntegrityError as err:
+            raise StoreError(
+                f"cannot store iteration ({record.session_id}, {record.k}): {err}",
+                "each (session, k) is stored once, for a planned session",
+            ) from None
+
+    def completed_keys(self) -> set[tuple[str, int]]:
+        """The (session, k) pairs already committed."""
+        return {(s, k) for s, k in self._conn.execute("SELECT session_id, k FROM iterations")}
+
+    def session_iterations(self, session_id: str) -> list[dict[str, Any]]:
+        """One session's iterations by k with ``prompt`` decoded; the runner rebuilds a chain from them."""
+        cur = self._conn.execute(
+            "SELECT k, prompt_json, response, code, error FROM iterations WHERE session_id = ? ORDER BY k",
+            (session_id,),
+        )
+        return [
+            {"k": k, "prompt": None if p is None else json.loads(p), "response": r, "code": c, "error": e}
+            for k, p, r, c, e in cur
+        ]
+
+    def iteration_rows(self) -> list[dict[str, Any]]:
+        """Every iteration with its session's labels, in plan order and by k; missing scores are NaN."""
+        cur = self._conn.execute(
+            "SELECT i.session_id, s.strategy, s.task_id, s.replicate, i.k, i.security, i.efficiency,"
+            " i.functionality, i.reason, i.error, i.code_sha256, i.prompt_tokens, i.completion_tokens,"
+            " i.latency_s, i.retries, i.cost_usd, i.model_id, i.system_fingerprint, i.scored_at"
+            " FROM iterations i JOIN sessions s USING (session_id) ORDER BY s.ordinal, i.k"
+        )
+        names = [d[0] for d in cur.description]
+        rows = []
+        for values in cur:
+            row = dict(zip(names, values, strict=True))
+            row["session"] = row.pop("session_id")
+            row["task"] = row.pop("task_id")
+            for key in ("security", "efficiency", "functionality"):
+                row[key] = _none_to_nan(row[key])
+            rows.append(row)
+        return rows
+
+    def counts(self) -> dict[str, int]:
+        """Sessions planned and done, iterations stored and failed (``error`` set)."""
+        sessions, done = self._conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(status = 'done'), 0) FROM sessions"
+        ).fetchone()
+        iterations, failed = self._conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(error IS NOT NULL), 0) FROM iterations"
+        ).fetchone()
+        return {"sessions": sessions, "sessions_done": done, "iterations": iterations, "failed": failed}
+
+    def manifest(self) -> RunManifest:
+        """The run manifest as stored."""
+        row = self._conn.execute(
+            "SELECT run_id, config_json, versions_json, provider, model, base_url, seed, isolation_level,"
+            " isolation_warnings, started_at, ended_at, status, resumes FROM run WHERE id = 1"
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"run store in {self.run_dir} has no manifest", "the run was never initialised")
+        return RunManifest(
+            run_id=row[0],
+            config=json.loads(row[1]),
+            versions=json.loads(row[2]),
+            provider=row[3],
+            model=row[4],
+            base_url=row[5],
+            seed=row[6],
+            isolation_level=row[7],
+            isolation_warnings=tuple(json.loads(row[8])),
+            started_at=row[9],
+            ended_at=row[10],
+            status=row[11],
+            resumes=row[12],
+        )
+
+    def set_isolation(self, level: str, warnings: Iterable[str]) -> None:
+        """Record the sandbox isolation the scorer achieved (known only once it is built)."""
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE run SET isolation_level = ?, isolation_warnings = ? WHERE id = 1",
+                (level, json.dumps(list(warnings))),
+            )
+
+    def mark_resumed(self) -> None:
+        """Count one more resume and set the status back to running."""
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE run SET resumes = resumes + 1, status = 'running', ended_at = NULL WHERE id = 1"
+            )
+
+    def finish(self, status: str) -> None:
+        """Record how this invocation ended: ``complete``, ``stopped`` (resumable) or ``failed``."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE run SET status = ?, ended_at = ? WHERE id = 1", (status, utc_now()))
