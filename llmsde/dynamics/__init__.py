@@ -1,1 +1,45 @@
-"""dynamics layer (see DESIGN.md section 3)."""
+"""Dynamics layer: linear SDE fits of objective trajectories, their uncertainty, validation and simulation.
+
+It knows nothing of LLMs: it takes arrays of shape (n_sessions, n_steps, 3) and one label per session, and
+uses
+only numpy, scipy, the standard library and :mod:`llmsde.errors` (DESIGN.md section 3).
+"""
+
+from __future__ import annotations
+
+from llmsde.dynamics._estimate import Estimate
+from llmsde.dynamics.calibrate import CalibrationResult, ParamCalibration, calibrate, simulate_panel
+from llmsde.dynamics.estimator import LinearSdeEstimator
+from llmsde.dynamics.results import (
+    R2,
+    SCHEMA_VERSION,
+    Diagnostics,
+    Interference,
+    ModelScore,
+    SdeFit,
+    StrategyFit,
+)
+from llmsde.dynamics.simulate import CLIP_RULES, SimulationResult, simulate
+from llmsde.dynamics.truth import Truth, TruthParams, reference_truth
+
+__all__ = [
+    "CLIP_RULES",
+    "R2",
+    "SCHEMA_VERSION",
+    "CalibrationResult",
+    "Diagnostics",
+    "Estimate",
+    "Interference",
+    "LinearSdeEstimator",
+    "ModelScore",
+    "ParamCalibration",
+    "SdeFit",
+    "SimulationResult",
+    "StrategyFit",
+    "Truth",
+    "TruthParams",
+    "calibrate",
+    "reference_truth",
+    "simulate",
+    "simulate_panel",
+]

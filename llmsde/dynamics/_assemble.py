@@ -1,0 +1,252 @@
+"""Turn one strategy's regression (point and bootstrap coefficients) into a :class:`StrategyFit`.
+
+Every reported figure is computed by the same vectorised function for the point estimate (batch of one) and
+for
+the B resamples, so a CI is always the percentile interval of exactly the figure that is reported.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from llmsde.dynamics import diagnostics as diag
+from llmsde.dynamics import interference as itf
+from llmsde.dynamics import stability as stab
+from llmsde.dynamics._estimate import Estimate
+from llmsde.dynamics._linear import (
+    Array,
+    SessionStats,
+    Transitions,
+    drift_from_beta,
+    r2_from_sums,
+    residual_cross,
+    weighted,
+)
+from llmsde.dynamics.exact import from_var
+from llmsde.dynamics.results import R2, Diagnostics, Interference, StrategyFit
+from llmsde.dynamics.validate import PREDICTORS, HeldOut, r2_multi_step, r2_one_step
+from llmsde.errors import LlmsdeWarning
+
+
+class Settings(NamedTuple):
+    """Estimator settings the assembly needs."""
+
+    dt: float
+    ci_level: float
+    method: str
+    model: str
+    n_regressors: int
+
+
+class Params(NamedTuple):
+    """Continuous-time parameters for a batch (leading axes)."""
+
+    a: Array
+    b: Array
+    sigma: Array
+    ok: NDArray[np.bool_]
+
+
+def continuous(beta: Array, stats: SessionStats, group: int | None, s: Settings) -> tuple[Params, bool]:
+    """(A, b, Sigma) from coefficients; with method=exact also whether the real logarithm exists."""
+    a_d, b_d = drift_from_beta(beta, group)
+    q = residual_cross(stats, beta) / np.maximum(stats.n - s.n_regressors, 1.0)[..., None, None]
+    ok = np.asarray(np.isfinite(a_d).all(axis=(-2, -1)), dtype=bool)
+    if s.method == "exact":
+        ex = from_var(np.eye(3) + a_d, b_d, q, s.dt)
+        return Params(ex.a, ex.b, ex.sigma, ok & ex.real_log), bool(np.all(ex.real_log))
+    return Params(a_d / s.dt, b_d / s.dt, q / s.dt, ok), True
+
+
+def _est(value: Array, draws: Array | None, s: Settings) -> Estimate:
+    return Estimate.point(value) if draws is None else Estimate.from_draws(value, draws, s.ci_level)
+
+
+def _r2_block(per: Array, overall: Array, per_b: Array | None, overall_b: Array | None, s: Settings) -> R2:
+    return R2(_est(per, per_b, s), _est(overall, overall_b, s))
+
+
+def assemble(
+    label: str,
+    x: Array,
+    tr: Transitions,
+    stats: SessionStats,
+    beta: Array,
+    beta_boot: Array | None,
+    w: Array | None,
+    held: HeldOut,
+    group: int | None,
+    s: Settings,
+) -> StrategyFit:
+    """Build the fit of one strategy from its sessions' data, its coefficients and held-out errors."""
+    notes: list[str] = []
+    requested = s.method
+    ones = np.ones(len(x))
+    tot = weighted(stats, ones)
+    point, real_log = continuous(beta, tot, group, s)
+    method = s.method
+    if not real_log:
+        notes.append(
+            "exact: logm(Phi) is not real (Phi has an eigenvalue <= 0); Euler-Maruyama estimates shown"
+        )
+        warnings.warn(f"strategy {label!r}: {notes[-1]}", LlmsdeWarning, stacklevel=4)
+        s = s._replace(method="em")
+        point, _ = continuous(beta, tot, group, s)
+        method = "em"
+    boot = None
+    bsum = None
+    if beta_boot is not None and w is not None:
+        bsum = weighted(stats, w)
+        boot, _ = continuous(beta_boot, bsum, group, s)
+    lam = stab.sorted_eigenvalues(point.a)
+    lam_b = None
+    if boot is not None:
+        safe = np.where(boot.ok[:, None, None], boot.a, np.eye(3))
+        lam_b = np.where(boot.ok[:, None], stab.matched_eigenvalues(safe, lam), np.nan)
+    rates = stab.rates(lam)
+    rates_b = stab.rates(lam_b) if lam_b is not None else None
+    eig_val = np.stack([lam.real, lam.imag], axis=-1)
+    eig_draws = None if lam_b is None else np.stack([lam_b.real, lam_b.imag], axis=-1)
+    modulus = stab.discrete_modulus(lam, s.dt)
+    eq, eq_ok = stab.equilibrium(point.a, point.b)
+    equilibrium = None
+    if not bool(eq_ok):
+        notes.append("A is singular: no unique equilibrium x* = -A^-1 b")
+    else:
+        eq_b = stab.equilibrium(boot.a, boot.b)[0] if boot is not None else None
+        equilibrium = _est(eq, eq_b, s)
+    off, norm = itf.coupling(point.a)
+    off_b, norm_b = itf.coupling(boot.a) if boot is not None else (None, None)
+
+    def sd(sig: Array) -> Array:
+        return np.sqrt(np.clip(np.diagonal(sig, axis1=-2, axis2=-1), 0.0, None))
+
+    interference = Interference(
+        corr_dx=_est(
+            itf.corr_dx(tot.yy, tot.ysum, tot.n), _opt(bsum, lambda t: itf.corr_dx(t.yy, t.ysum, t.n)), s
+        ),
+        coupling=_est(off, off_b, s),
+        coupling_normalised=_est(norm, norm_b, s),
+        noise_corr=_est(itf.noise_corr(point.sigma), None if boot is None else itf.noise_corr(boot.sigma), s),
+    )
+    r2 = {"in_sample": _in_sample_r2(tot, beta, bsum, beta_boot, s)}
+    one, one_all = r2_one_step(held, stats, ones)
+    multi, multi_all = r2_multi_step(held, ones)
+    one_b = r2_one_step(held, stats, w) if w is not None else (None, None)
+    multi_b = r2_multi_step(held, w) if w is not None else (None, None)
+    blocks: dict[str, dict[str, R2]] = {}
+    for p_i, name in enumerate(PREDICTORS):
+        blocks[name] = {
+            "one_step": _r2_block(one[p_i], one_all[p_i], _pick(one_b[0], p_i), _pick1(one_b[1], p_i), s),
+            "multi_step": _r2_block(
+                multi[p_i], multi_all[p_i], _pick(multi_b[0], p_i), _pick1(multi_b[1], p_i), s
+            ),
+        }
+    r2["held_out"] = blocks["model"]["one_step"]
+    r2["multi_step"] = blocks["model"]["multi_step"]
+    resid = np.where(tr.valid[..., None], tr.dx - tr.features @ beta, np.nan)
+    n_valid_boot = 0 if boot is None else int(boot.ok.sum())
+    first = x[np.arange(len(x)), np.isfinite(x).all(axis=2).argmax(axis=1)]
+    diagnostics = Diagnostics(
+        n_transitions=int(tr.valid.sum()),
+        n_dropped=_dropped(x),
+        residual_normality=diag.normality(resid[tr.valid]),
+        residual_autocorr=diag.lag1_autocorr(np.nan_to_num(resid), tr.valid),
+        boundary_fraction=diag.boundary_fraction(x),
+        condition_number=diag.condition_number(
+            tot.zz[[0, 1, 2, 3 + (group or 0)]][:, [0, 1, 2, 3 + (group or 0)]]
+        ),
+        bootstrap_valid=n_valid_boot,
+        bootstrap_total=0 if boot is None else len(boot.ok),
+        exact_log_real=None if requested == "em" else real_log,
+    )
+    _warn(label, diagnostics)
+    x0 = np.nanmean(first, axis=0)
+    return StrategyFit(
+        label=label,
+        n_sessions=int(tr.valid.any(axis=1).sum()),
+        n_transitions=diagnostics.n_transitions,
+        n_dropped=diagnostics.n_dropped,
+        A=_est(point.a, None if boot is None else boot.a, s),
+        b=_est(point.b, None if boot is None else boot.b, s),
+        Sigma=_est(point.sigma, None if boot is None else boot.sigma, s),
+        sigma=_est(sd(point.sigma), None if boot is None else sd(boot.sigma), s),
+        eigenvalues=_est(eig_val, eig_draws, s),
+        rho=_est(rates.rho, _opt(rates_b, lambda r: r.rho), s),
+        fastest_rate=_est(rates.fastest, _opt(rates_b, lambda r: r.fastest), s),
+        half_life=_est(rates.half_life, _opt(rates_b, lambda r: r.half_life), s),
+        discrete_modulus=_est(modulus, None if lam_b is None else stab.discrete_modulus(lam_b, s.dt), s),
+        mode=stab.mode(lam),
+        stable=bool(np.all(modulus < 1.0)),
+        equilibrium=equilibrium,
+        interference=interference,
+        r2=r2,
+        baselines={k: blocks[k] for k in PREDICTORS[1:]},
+        diagnostics=diagnostics,
+        x0_mean=(float(x0[0]), float(x0[1]), float(x0[2])),
+        model=s.model,
+        method=method,
+        notes=tuple(notes),
+    )
+
+
+def _opt(v: object, f: object) -> Array | None:
+    return None if v is None else f(v)  # type: ignore[operator]
+
+
+def _pick(a: Array | None, i: int) -> Array | None:
+    """Predictor ``i`` of per-objective held-out R^2 draws of shape (B, 3 predictors, 3 objectives)."""
+    return None if a is None else a[:, i, :]
+
+
+def _pick1(a: Array | None, i: int) -> Array | None:
+    """Predictor ``i`` of overall held-out R^2 draws of shape (B, 3 predictors)."""
+    return None if a is None else a[:, i]
+
+
+def _in_sample_r2(
+    tot: SessionStats, beta: Array, bsum: SessionStats | None, beta_b: Array | None, s: Settings
+) -> R2:
+    def r2(stats: SessionStats, bt: Array) -> tuple[Array, Array]:
+        ssr = np.diagonal(residual_cross(stats, bt), axis1=-2, axis2=-1)
+        return r2_from_sums(ssr, np.diagonal(stats.yy, axis1=-2, axis2=-1), stats.ysum, stats.n)
+
+    per, overall = r2(tot, beta)
+    if bsum is None or beta_b is None:
+        return _r2_block(per, overall, None, None, s)
+    per_b, overall_b = r2(bsum, beta_b)
+    return _r2_block(per, overall, per_b, overall_b, s)
+
+
+def _dropped(x: Array) -> int:
+    """Transitions with a NaN that are not trailing padding (states after a session's last observed one)."""
+    present = np.asarray(~np.isnan(x).all(axis=2), dtype=bool)
+    last = np.where(present.any(axis=1), x.shape[1] - 1 - present[:, ::-1].argmax(axis=1), -1)
+    steps = np.arange(x.shape[1] - 1)
+    inside = steps[None, :] < last[:, None]
+    bad = ~(np.isfinite(x[:, :-1]).all(axis=2) & np.isfinite(x[:, 1:]).all(axis=2))
+    return int((bad & inside).sum())
+
+
+def _warn(label: str, d: Diagnostics) -> None:
+    names = ("security", "efficiency", "functionality")
+    for name, frac in zip(names, d.boundary_fraction, strict=True):
+        if not math.isnan(frac) and frac > diag.BOUNDARY_WARN:
+            warnings.warn(
+                f"strategy {label!r}: {frac:.0%} of {name} scores sit on 0 or 10; "
+                "the linear SDE ignores the bound",
+                LlmsdeWarning,
+                stacklevel=4,
+            )
+    if d.bootstrap_total and d.bootstrap_valid < 0.9 * d.bootstrap_total:
+        warnings.warn(
+            f"strategy {label!r}: only {d.bootstrap_valid}/{d.bootstrap_total} bootstrap resamples "
+            "were usable",
+            LlmsdeWarning,
+            stacklevel=4,
+        )

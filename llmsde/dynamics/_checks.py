@@ -1,0 +1,137 @@
+"""Validation of estimator parameters and of the arrays given to ``fit``.
+
+Messages follow one pattern: which argument, which rule, which value was received, and what to do instead.
+Everything here raises :class:`~llmsde.errors.FitInputError`; nothing is silently coerced into NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from llmsde.errors import FitInputError
+
+Array = NDArray[np.float64]
+METHODS = ("em", "exact")
+MODELS = ("full", "diagonal", "pooled")
+OBJECTIVES = ("security", "efficiency", "functionality")
+REGRESSORS = {"full": 4, "diagonal": 2, "pooled": 4}
+"""Coefficients per equation that each strategy's data must identify."""
+
+
+def check_params(
+    dt: Any, n_bootstrap: Any, ci_level: Any, folds: Any, method: Any, model: Any, random_state: Any
+) -> None:
+    """Raise FitInputError for the first invalid estimator parameter."""
+    if isinstance(dt, bool) or not isinstance(dt, Real) or not math.isfinite(float(dt)) or float(dt) <= 0:
+        raise FitInputError(
+            f"dt must be a finite number > 0; got {dt!r}", "use dt=1.0 (one unit per iteration)"
+        )
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, Integral) or int(n_bootstrap) < 0:
+        raise FitInputError(
+            f"n_bootstrap must be an integer >= 0; got {n_bootstrap!r}", "e.g. --bootstrap 1000"
+        )
+    if isinstance(ci_level, bool) or not isinstance(ci_level, Real) or not 0.0 < float(ci_level) < 1.0:
+        raise FitInputError(f"ci_level must be in the open interval (0, 1); got {ci_level!r}", "e.g. 0.95")
+    if isinstance(folds, bool) or not isinstance(folds, Integral) or int(folds) < 2:
+        raise FitInputError(f"folds must be an integer >= 2; got {folds!r}", "e.g. --folds 5")
+    if method not in METHODS:
+        raise FitInputError(f"method must be one of {', '.join(METHODS)}; got {method!r}", "e.g. --method em")
+    if model not in MODELS:
+        raise FitInputError(f"model must be one of {', '.join(MODELS)}; got {model!r}", "e.g. --model full")
+    ok_state = random_state is None or isinstance(random_state, np.random.Generator)
+    ok_state = ok_state or (isinstance(random_state, Integral) and not isinstance(random_state, bool))
+    if not ok_state or (isinstance(random_state, Integral) and int(random_state) < 0):
+        raise FitInputError(
+            f"random_state must be None, an integer >= 0 or a numpy Generator; got {random_state!r}",
+            "e.g. --seed 0",
+        )
+
+
+def check_panel(x: Any, labels: Sequence[str]) -> tuple[Array, tuple[str, ...]]:
+    """Return x as float64 of shape (n_sessions, n_steps, 3) and labels as a tuple of strings."""
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise FitInputError(
+            "x must be a numeric array of shape (n_sessions, n_steps, 3); it could not be read as float64",
+            "pass a numpy array of numbers (NaN marks a missing score)",
+        ) from None
+    if arr.size == 0:
+        raise FitInputError(
+            f"x is empty (shape {arr.shape})", "give at least two sessions of two or more steps"
+        )
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise FitInputError(
+            f"x must have shape (n_sessions, n_steps, 3); got {arr.shape}",
+            "stack each session's (security, efficiency, functionality) vectors",
+        )
+    if arr.shape[1] < 2:
+        raise FitInputError(
+            f"x needs n_steps >= 2 to form a transition; got {arr.shape[1]}", "run more iterations"
+        )
+    if np.isinf(arr).any():
+        raise FitInputError("x contains infinite values", "mark missing scores with NaN instead")
+    if isinstance(labels, str):
+        raise FitInputError("labels must be a sequence of strings, one per session; got a single string", "")
+    labs = tuple(labels)
+    if len(labs) != arr.shape[0]:
+        raise FitInputError(
+            f"labels must have one entry per session ({arr.shape[0]}); got {len(labs)}", "check the panel"
+        )
+    bad = [lab for lab in labs if not isinstance(lab, str) or not lab]
+    if bad:
+        raise FitInputError(
+            f"labels must be non-empty strings; got {bad[0]!r}", "label each session's strategy"
+        )
+    return arr, labs
+
+
+def check_strategy(
+    label: str, x: Array, valid: NDArray[np.bool_], model: str, folds: int, check_constant: bool = True
+) -> None:
+    """Per-strategy identifiability: enough sessions and transitions; no constant objective unless pooled."""
+    n_sessions = int(valid.any(axis=1).sum())
+    n_trans = int(valid.sum())
+    k = REGRESSORS[model] if check_constant else 2
+    where = f"strategy {label!r}"
+    if n_sessions == 0:
+        raise FitInputError(
+            f"{where} has no usable transition (every pair of states has a NaN)", "check scores"
+        )
+    if n_sessions == 1:
+        raise FitInputError(
+            f"{where} has one session; the bootstrap and k-fold resample whole sessions and need at least 2",
+            "run more sessions for this strategy or drop it",
+        )
+    if n_sessions < k:
+        raise FitInputError(
+            f"{where} has {n_sessions} sessions, fewer than the {k} drift parameters per objective "
+            f"of model {model!r}",
+            "run more sessions or use --model diagonal",
+        )
+    if n_sessions < folds:
+        raise FitInputError(
+            f"{where} has {n_sessions} sessions, fewer than folds={folds}",
+            f"pass --folds {max(2, n_sessions)}",
+        )
+    if n_trans <= k + 1:
+        raise FitInputError(
+            f"{where} has {n_trans} usable transitions; need more than {k + 1}", "run longer sessions"
+        )
+    if not check_constant:
+        return
+    prev = x[:, :-1, :][valid]
+    for j, name in enumerate(OBJECTIVES):
+        spread = float(np.ptp(prev[:, j]))
+        if spread == 0.0:
+            raise FitInputError(
+                f"objective {name!r} is constant ({prev[0, j]:g}) in {where}, "
+                "so its drift is not identifiable",
+                "fit an objective that varies, or use --model pooled to share A across strategies",
+            )

@@ -1,0 +1,219 @@
+"""``LinearSdeEstimator``: the per-strategy linear SDE fit of DESIGN.md section 6.
+
+Model: dx = (A x + b) dt + Sigma^1/2 dW, observed once per iteration. With ``method="em"`` the Euler-Maruyama
+regression dx_k = A x_k dt + b dt + e_k is read directly; with ``method="exact"`` the same regression is read
+as the
+VAR(1) x_{k+1} = Phi x_k + c and converted through logm (see :mod:`llmsde.dynamics.exact`).
+
+Uncertainty is a bootstrap over whole sessions within each strategy (stratified, so each resample keeps every
+strategy's session count), computed from per-session sufficient statistics (:mod:`llmsde.dynamics._linear`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from llmsde.dynamics._assemble import Settings, assemble
+from llmsde.dynamics._checks import REGRESSORS, check_panel, check_params, check_strategy
+from llmsde.dynamics._linear import Array, mask_for, session_stats, solve, transitions, weighted
+from llmsde.dynamics.comparison import compare
+from llmsde.dynamics.results import OBJECTIVE_NAMES, SdeFit, StrategyFit
+from llmsde.dynamics.validate import HeldOut, assign_folds, cross_validate
+from llmsde.errors import FitInputError, LlmsdeWarning
+
+
+class LinearSdeEstimator:
+    """Fit one linear SDE per strategy label, with bootstrap CIs, k-fold validation and diagnostics.
+
+    Follows the scikit-learn contract: ``__init__`` only stores its arguments; :meth:`fit` validates them and
+    the
+    data, and returns a new :class:`SdeFit` without mutating the estimator.
+
+    Parameters
+    ----------
+    dt : float
+        Time per iteration (1.0: rates are per iteration).
+    n_bootstrap : int
+        Session-bootstrap resamples; 0 gives point estimates without CIs.
+    ci_level : float
+        Coverage of the percentile intervals.
+    folds : int
+        k of the k-fold cross-validation by session (per strategy).
+    method : {"em", "exact"}
+        Euler-Maruyama reading of the regression, or the exact discretisation through logm.
+    model : {"full", "diagonal", "pooled"}
+        A and b per strategy; A diagonal per strategy; or one A shared by all strategies with b per strategy.
+    random_state : None, int or numpy.random.Generator
+        Seed of the bootstrap and of the fold assignment.
+    compare_models : bool
+        Also fit the other two models for the AIC/BIC/held-out table (skip it to save time in simulations).
+    """
+
+    def __init__(
+        self,
+        dt: float = 1.0,
+        n_bootstrap: int = 1000,
+        ci_level: float = 0.95,
+        folds: int = 5,
+        method: str = "em",
+        model: str = "full",
+        random_state: int | np.random.Generator | None = None,
+        compare_models: bool = True,
+    ) -> None:
+        self.dt = dt
+        self.n_bootstrap = n_bootstrap
+        self.ci_level = ci_level
+        self.folds = folds
+        self.method = method
+        self.model = model
+        self.random_state = random_state
+        self.compare_models = compare_models
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments (as scikit-learn's ``get_params``)."""
+        keys = ("dt", "n_bootstrap", "ci_level", "folds", "method", "model", "random_state", "compare_models")
+        return {k: getattr(self, k) for k in keys}
+
+    def fit(self, x: Array, labels: Sequence[str]) -> SdeFit:
+        """Fit every strategy.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_sessions, n_steps, 3)
+            Objective vectors (security, efficiency, functionality) per session and step; NaN marks a missing
+            score; transitions touching a NaN are dropped and counted (trailing all-NaN padding is not
+            counted).
+        labels : sequence of str, length n_sessions
+            Strategy label of each session; strategies appear in the result in order of first appearance.
+        """
+        check_params(
+            self.dt, self.n_bootstrap, self.ci_level, self.folds, self.method, self.model, self.random_state
+        )
+        arr, labs = check_panel(x, labels)
+        rng = np.random.default_rng(self.random_state)
+        names = list(dict.fromkeys(labs))
+        index = {name: i for i, name in enumerate(names)}
+        groups = np.array([index[lab] for lab in labs], dtype=np.int64)
+        model, folds, n_boot = str(self.model), int(self.folds), int(self.n_bootstrap)
+        for g, name in enumerate(names):
+            sel = groups == g
+            valid = np.asarray(np.isfinite(arr[sel, :-1]).all(axis=2) & np.isfinite(arr[sel, 1:]).all(axis=2))
+            check_strategy(name, arr[sel], valid, model, folds, check_constant=model != "pooled")
+        weights = _bootstrap_weights(groups, len(names), n_boot, rng)
+        fold_of = assign_folds(groups, folds, rng)
+        settings = Settings(float(self.dt), float(self.ci_level), str(self.method), model, REGRESSORS[model])
+        fits: dict[str, StrategyFit] = {}
+        units = (
+            [np.arange(len(labs))]
+            if model == "pooled"
+            else [np.flatnonzero(groups == g) for g in range(len(names))]
+        )
+        for idx in units:
+            pooled = model == "pooled"
+            g_local = groups[idx] if pooled else np.zeros(len(idx), dtype=np.int64)
+            tr = transitions(arr[idx], g_local if pooled else None, len(names) if pooled else 1)
+            st = session_stats(tr)
+            mask = mask_for(model, tr.features.shape[2])
+            point = solve(st.zz.sum(axis=0), st.zy.sum(axis=0), mask)
+            if not bool(point.valid):
+                where = "the pooled panel" if pooled else f"strategy {names[int(groups[idx[0]])]!r}"
+                used = arr[idx][:, :-1][tr.valid]
+                for j, obj in enumerate(OBJECTIVE_NAMES):
+                    if float(np.ptp(used[:, j])) == 0.0:
+                        raise FitInputError(
+                            f"objective {obj!r} is constant ({used[0, j]:g}) in {where}, "
+                            "so its drift is not identifiable",
+                            "fit an objective that varies (e.g. run more iterations or other tasks)",
+                        )
+                raise FitInputError(
+                    f"the design of {where} is singular: the objectives are collinear "
+                    "(one is a linear function of the others)",
+                    "check that the three scores vary independently",
+                )
+            boot = None
+            if n_boot > 0:
+                boot = solve(*weighted(st, weights[:, idx])[:2], mask)
+            held = cross_validate(arr[idx], tr, st, mask, g_local, fold_of[idx], REGRESSORS[model])
+            if held.folds_failed:
+                warnings.warn(
+                    f"{held.folds_failed} of {folds} folds had a singular training design; "
+                    "their sessions are left out of the held-out R^2",
+                    LlmsdeWarning,
+                    stacklevel=2,
+                )
+            for g in np.unique(groups[idx]):
+                sub = np.flatnonzero(groups[idx] == g)
+                fits[names[g]] = _assemble_group(
+                    names[g],
+                    arr[idx],
+                    tr,
+                    st,
+                    point.beta,
+                    boot,
+                    weights[:, idx],
+                    held,
+                    sub,
+                    int(g) if pooled else None,
+                    settings,
+                )
+        comparison = compare(arr, groups, len(names), fold_of) if self.compare_models else ()
+        meta = {
+            "dt": float(self.dt),
+            "n_bootstrap": n_boot,
+            "ci_level": float(self.ci_level),
+            "folds": folds,
+            "method": str(self.method),
+            "model": model,
+            "random_state": self.random_state if isinstance(self.random_state, int) else None,
+            "objectives": list(OBJECTIVE_NAMES),
+            "n_sessions": len(labs),
+        }
+        return SdeFit(strategies={n: fits[n] for n in names}, meta=meta, model_comparison=comparison)
+
+
+def _assemble_group(
+    name: str,
+    x: Array,
+    tr: Any,
+    st: Any,
+    beta: Array,
+    boot: Any,
+    w: Array,
+    held: HeldOut,
+    sub: NDArray[np.int64],
+    group: int | None,
+    settings: Settings,
+) -> StrategyFit:
+    """Slice one strategy's sessions out of a fitted unit and assemble its result."""
+    tr_g = type(tr)(*(a[sub] for a in tr))
+    st_g = type(st)(*(a[sub] for a in st))
+    held_g = HeldOut(
+        sse_one=held.sse_one[:, sub],
+        sse_multi=held.sse_multi[:, sub],
+        lsum=held.lsum[sub],
+        lsq=held.lsq[sub],
+        ln=held.ln[sub],
+        loglik=held.loglik[sub],
+        folds_failed=held.folds_failed,
+    )
+    w_g = w[:, sub] if boot is not None else None
+    beta_b = boot.beta if boot is not None else None
+    return assemble(name, x[sub], tr_g, st_g, beta, beta_b, w_g, held_g, group, settings)
+
+
+def _bootstrap_weights(
+    groups: NDArray[np.int64], n_groups: int, n_boot: int, rng: np.random.Generator
+) -> Array:
+    """Session multiplicities of shape (n_boot, n_sessions): a multinomial resample within each strategy."""
+    w = np.zeros((n_boot, len(groups)))
+    for g in range(n_groups):
+        idx = np.flatnonzero(groups == g)
+        n = len(idx)
+        draws = rng.integers(0, n, size=(n_boot, n)) + (np.arange(n_boot) * n)[:, None]
+        w[:, idx] = np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n)
+    return w

@@ -1,0 +1,129 @@
+"""fit.md: the fit as Markdown (summary, per-strategy parameters with CIs, checks, model comparison).
+
+Built from the :class:`~llmsde.dynamics.SdeFit` alone (never refits), with the same rows as the terminal
+table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from llmsde.dynamics import Estimate, SdeFit, StrategyFit
+from llmsde.report.fit_tables import comparison_rows, fmt, strategy_rows, summary_rows
+
+__all__ = ["render_fit_markdown"]
+
+_OBJ = ("S", "E", "F")
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    def esc(cell: str) -> str:
+        return cell.replace("|", "\\|")
+
+    out = ["| " + " | ".join(esc(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+    out += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def _matrix(e: Estimate, digits: int = 3) -> list[str]:
+    rows = []
+    for i in range(e.value.shape[0]):
+        cells = [
+            f"{fmt(e.value[i, j], digits)} [{fmt(e.lo[i, j], digits)}, {fmt(e.hi[i, j], digits)}]"
+            for j in range(e.value.shape[1])
+        ]
+        rows.append([_OBJ[i], *cells])
+    return _table(["", *_OBJ], rows)
+
+
+def _vector(e: Estimate, digits: int = 3) -> list[str]:
+    cells = [f"{fmt(e.value[j], digits)} [{fmt(e.lo[j], digits)}, {fmt(e.hi[j], digits)}]" for j in range(3)]
+    return _table(list(_OBJ), [cells])
+
+
+def _cell(e: Estimate, i: int, j: int, digits: int = 3) -> str:
+    return f"{fmt(e.value[i, j], digits)} [{fmt(e.lo[i, j], digits)}, {fmt(e.hi[i, j], digits)}]"
+
+
+def _strategy(sf: StrategyFit) -> list[str]:
+    lines = [f"## Strategy {sf.label}", ""]
+    lines += [
+        f"{sf.n_sessions} sessions, {sf.n_transitions} transitions used, "
+        f"{sf.n_dropped} dropped (missing scores).",
+        "",
+    ]
+    lines += ["Drift matrix A (row: objective that changes; column: level that drives it):", ""] + _matrix(
+        sf.A
+    )
+    lines += ["", "Drift intercept b:", ""] + _vector(sf.b)
+    lines += ["", "Diffusion Sigma (per iteration):", ""] + _matrix(sf.Sigma)
+    if sf.equilibrium is not None:
+        lines += ["", "Equilibrium x* = -A^-1 b:", ""] + _vector(sf.equilibrium, 2)
+    eig_rows = [
+        [
+            str(k + 1),
+            _cell(sf.eigenvalues, k, 0),
+            _cell(sf.eigenvalues, k, 1),
+            f"{fmt(sf.discrete_modulus.value[k], 3)}",
+        ]
+        for k in range(3)
+    ]
+    lines += ["", "Eigenvalues of A (slowest first):", ""] + _table(
+        ["mode", "Re", "Im", "|1+lambda dt|"], eig_rows
+    )
+    lines += ["", "Interference, view (a) Corr(dx_i, dx_j):", ""] + _matrix(sf.interference.corr_dx, 2)
+    lines += ["", "Interference, view (b) drift coupling A_ij (i != j):", ""] + _matrix(
+        sf.interference.coupling
+    )
+    lines += ["", "Interference, view (c) noise correlation:", ""] + _matrix(sf.interference.noise_corr, 2)
+    r2_rows = []
+    for name, block in (("model", sf.r2), *((k, v) for k, v in sf.baselines.items())):
+        if name == "model":
+            cells = [
+                fmt(block["in_sample"].overall.value),
+                fmt(block["held_out"].overall.value),
+                fmt(block["multi_step"].overall.value),
+            ]
+        else:
+            cells = ["", fmt(block["one_step"].overall.value), fmt(block["multi_step"].overall.value)]
+        r2_rows.append([name, *cells])
+    lines += ["", "R^2 (overall):", ""] + _table(
+        ["predictor", "in-sample", "held-out one-step", "held-out multi-step"], r2_rows
+    )
+    lines += ["", "Details and checks:", ""] + _table(["", ""], [list(r) for r in strategy_rows(sf)])
+    return lines + [""]
+
+
+def render_fit_markdown(fit: SdeFit, source: str = "") -> str:
+    """The whole fit.md text."""
+    m = fit.meta
+    lines = ["# SDE fit", ""]
+    if source:
+        lines += [f"Data: `{source}`", ""]
+    lines += [
+        f"Model `{m.get('model')}`, method `{m.get('method')}`, dt = {m.get('dt')}, "
+        f"{m.get('n_bootstrap')} session-bootstrap resamples "
+        f"({fmt(100 * float(m.get('ci_level', 0.95)), 0)}% "
+        f"percentile CIs), {m.get('folds')}-fold cross-validation by session, seed {m.get('random_state')}.",
+        "",
+        "dx = (A x + b) dt + Sigma^1/2 dW per strategy; rho = -max Re(lambda(A)); half-life in iterations.",
+        "",
+    ]
+    cols, rows = summary_rows(fit)
+    lines += _table(cols, rows) + [""]
+    for sf in fit.strategies.values():
+        lines += _strategy(sf)
+    if fit.model_comparison:
+        cols, rows = comparison_rows(fit)
+        lines += (
+            [
+                "## Model comparison",
+                "",
+                "`*` marks the model fitted above. Lower AIC/BIC and higher held-out "
+                "log-likelihood are better.",
+                "",
+            ]
+            + _table(cols, rows)
+            + [""]
+        )
+    return "\n".join(lines)

@@ -1,0 +1,163 @@
+"""Plain rows (lists of strings) describing a fit, for the terminal table and for fit.md.
+
+Shape of DESIGN.md section 6: per strategy rho with its CI, every eigenvalue, |1 + lambda dt|, mode, R^2 in
+and out
+of sample, equilibrium and the interference views. No rich here: render.py draws the rows.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from llmsde.dynamics import Estimate, SdeFit, StrategyFit
+
+__all__ = ["SUMMARY_METRICS", "comparison_rows", "fmt", "fmt_ci", "strategy_rows", "summary_rows"]
+
+SUMMARY_METRICS: tuple[str, ...] = (
+    "sessions / transitions",
+    "rho [CI]",
+    "half-life (iterations)",
+    "eigenvalues",
+    "|1 + lambda dt|",
+    "mode",
+    "R2 in / held-out / multi-step",
+    "equilibrium [S, E, F]",
+    "Corr(dF, dE) [CI]",
+    "Corr(dF, dS) [CI]",
+)
+"""Rows of the summary table (one column per strategy), in the order of DESIGN.md section 6."""
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "model",
+    "params",
+    "log-lik",
+    "AIC",
+    "BIC",
+    "held-out log-lik / transition",
+)
+_ABBR = ("S", "E", "F")
+
+
+def fmt(v: Any, digits: int = 2) -> str:
+    """A number with ``digits`` decimals; "-" for None/NaN, "inf" for infinities."""
+    if v is None:
+        return "-"
+    f = float(v)
+    if math.isnan(f):
+        return "-"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    return f"{f:.{digits}f}"
+
+
+def fmt_ci(e: Estimate, digits: int = 2) -> str:
+    """``value [lo, hi]`` for a scalar estimate (just the value when there is no CI)."""
+    value = fmt(e.value, digits)
+    if math.isnan(float(e.lo)) and math.isnan(float(e.hi)):
+        return value
+    return f"{value} [{fmt(e.lo, digits)}, {fmt(e.hi, digits)}]"
+
+
+def _complex(re: float, im: float) -> str:
+    if abs(im) < 5e-4:
+        return fmt(re)
+    return f"{fmt(re)}{'+' if im >= 0 else '-'}{fmt(abs(im))}i"
+
+
+def _vector(values: Any, digits: int = 2) -> str:
+    return "[" + ", ".join(fmt(v, digits) for v in values) + "]"
+
+
+def summary_rows(fit: SdeFit) -> tuple[tuple[str, ...], list[list[str]]]:
+    """Columns (metric, then one per strategy) and one row per metric of :data:`SUMMARY_METRICS`."""
+    cells: list[list[str]] = []
+    for sf in fit.strategies.values():
+        eig = ", ".join(_complex(float(r), float(i)) for r, i in sf.eigenvalues.value)
+        cells.append(
+            [
+                f"{sf.n_sessions} / {sf.n_transitions}"
+                + (f" ({sf.n_dropped} dropped)" if sf.n_dropped else ""),
+                fmt_ci(sf.rho),
+                fmt(sf.half_life.value, 1),
+                eig,
+                _vector(sf.discrete_modulus.value),
+                sf.mode + ("" if sf.stable else " (unstable)"),
+                " / ".join(fmt(sf.r2[k].overall.value) for k in ("in_sample", "held_out", "multi_step")),
+                "none (A singular)" if sf.equilibrium is None else _vector(sf.equilibrium.value),
+                _entry_ci(sf.interference.corr_dx, 2, 1),
+                _entry_ci(sf.interference.corr_dx, 2, 0),
+            ]
+        )
+    rows = [[metric, *(c[i] for c in cells)] for i, metric in enumerate(SUMMARY_METRICS)]
+    return ("", *fit.strategies), rows
+
+
+def strategy_rows(sf: StrategyFit) -> list[tuple[str, str]]:
+    """Key/value rows of one strategy: interference views, baselines and diagnostics."""
+    itf = sf.interference
+    out: list[tuple[str, str]] = [("Corr(dE, dS) [CI]", _entry_ci(itf.corr_dx, 1, 0))]
+    for i in range(3):
+        for j in range(3):
+            if i != j:
+                out.append(
+                    (
+                        f"A_{_ABBR[i]}{_ABBR[j]} (/|A_{_ABBR[i]}{_ABBR[i]}|)",
+                        f"{_entry_ci(itf.coupling, i, j, 3)} ({fmt(itf.coupling_normalised.value[i, j])})",
+                    )
+                )
+    out += [
+        (
+            "noise corr F-E / F-S / E-S",
+            " / ".join(fmt(itf.noise_corr.value[i, j]) for i, j in ((2, 1), (2, 0), (1, 0))),
+        ),
+        ("sigma [S, E, F]", _vector(sf.sigma.value)),
+        ("R2 held-out per objective", _vector(sf.r2["held_out"].per_objective.value)),
+        (
+            "R2 held-out: model / no change / mean change",
+            " / ".join(
+                fmt(r.overall.value)
+                for r in (sf.r2["held_out"], *(b["one_step"] for b in sf.baselines.values()))
+            ),
+        ),
+        (
+            "R2 multi-step: model / no change / mean change",
+            " / ".join(
+                fmt(r.overall.value)
+                for r in (sf.r2["multi_step"], *(b["multi_step"] for b in sf.baselines.values()))
+            ),
+        ),
+        ("residual lag-1 autocorr", _vector(sf.diagnostics.residual_autocorr)),
+        (
+            "residual normality p (JB)",
+            "[" + ", ".join(fmt(p, 3) for _, p in sf.diagnostics.residual_normality) + "]",
+        ),
+        (
+            "states on 0/10",
+            "[" + ", ".join(f"{fmt(100 * f, 0)}%" for f in sf.diagnostics.boundary_fraction) + "]",
+        ),
+        ("design condition number", fmt(sf.diagnostics.condition_number, 1)),
+        ("bootstrap resamples used", f"{sf.diagnostics.bootstrap_valid}/{sf.diagnostics.bootstrap_total}"),
+    ]
+    out += [("note", n) for n in sf.notes]
+    return out
+
+
+def _entry_ci(e: Estimate, i: int, j: int, digits: int = 2) -> str:
+    return fmt_ci(Estimate(e.value[i, j], e.lo[i, j], e.hi[i, j]), digits)
+
+
+def comparison_rows(fit: SdeFit) -> tuple[tuple[str, ...], list[list[str]]]:
+    """Columns and rows of the model-comparison table; the fitted model is marked with '*'."""
+    chosen = fit.meta.get("model")
+    rows = [
+        [
+            m.model + (" *" if m.model == chosen else ""),
+            str(m.n_params),
+            fmt(m.loglik, 1),
+            fmt(m.aic, 1),
+            fmt(m.bic, 1),
+            fmt(m.heldout_loglik, 3),
+        ]
+        for m in fit.model_comparison
+    ]
+    return COMPARISON_COLUMNS, rows
