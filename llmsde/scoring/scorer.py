@@ -1,0 +1,210 @@
+"""The Scorer: turns (code, task) into the objective vector (security, efficiency, functionality) in [0, 10].
+
+One Scorer owns a pool of warm sandbox servers and a loaded bandit config, so per-candidate cost is a few
+milliseconds plus the task's own workload. Formulas: docs/scoring.md (and the module docstrings of
+security.py, efficiency.py, functionality.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import statistics
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from llmsde.config import SandboxConfig, ScoringConfig
+from llmsde.sandbox import ExecResult, IsolationReport, Op, Program, SandboxPool, WorkloadOp
+from llmsde.scoring.efficiency import efficiency_score, radon_metrics, radon_score, time_score
+from llmsde.scoring.functionality import build_test_ops, judge_tests
+from llmsde.scoring.result import ScoreResult
+from llmsde.scoring.security import BanditRunner, security_score
+from llmsde.tasks.model import IOCase, Task
+
+__all__ = ["Scorer", "score_code"]
+
+_NAN = math.nan
+_MAX_OUTPUT_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class _Timing:
+    """Median CPU seconds of one workload pass, or why there is none."""
+
+    seconds: float | None
+    source: str
+    passes: tuple[float, ...] = ()
+    error: str | None = None
+
+
+class Scorer:
+    """Scores code against tasks; a context manager; :meth:`score` may be called from several threads at
+    once."""
+
+    def __init__(self, scoring: ScoringConfig | None = None, sandbox: SandboxConfig | None = None) -> None:
+        self.scoring = scoring or ScoringConfig.model_validate({})
+        self.sandbox_config = sandbox or SandboxConfig.model_validate({})
+        self._pool = SandboxPool(self.sandbox_config)
+        try:
+            self._bandit = BanditRunner()
+        except BaseException:
+            self._pool.close()
+            raise
+        self._ref_lock = threading.Lock()
+        self._ref_cache: dict[str, _Timing] = {}
+        self._ref_locks: dict[str, threading.Lock] = {}
+
+    @property
+    def isolation(self) -> IsolationReport:
+        """The sandbox layers achieved on this machine (``level``, ``layers``, ``warnings``)."""
+        return self._pool.isolation
+
+    def __enter__(self) -> Scorer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the sandbox servers; idempotent."""
+        self._pool.close()
+
+    def score(self, code: str | None, task: Task) -> ScoreResult:
+        """Score one candidate. Never raises for bad code: failures become NaN scores with a reason."""
+        if code is None:
+            return ScoreResult(_NAN, _NAN, 0.0, reason="no code in reply")
+        problem = self._static_problem(code)
+        if problem is not None:
+            return ScoreResult(_NAN, _NAN, 0.0, reason=problem)
+        ops, timing_source = self._ops(task)
+        result = self._pool.run(Program(code, task.entry_point, ops, task.test_setup))
+        raw: dict[str, Any] = {
+            "output": result.output[:_MAX_OUTPUT_CHARS],
+            "output_truncated": result.truncated,
+        }
+        if not result.import_ok:
+            return ScoreResult(_NAN, _NAN, 0.0, reason=f"import failed: {result.import_error}", raw=raw)
+        reasons: list[str] = []
+        tests = judge_tests(task, result.ops[: len(task.tests)])
+        raw["tests"] = tests
+        functionality = 10.0 * sum(t["passed"] for t in tests) / len(tests) if tests else _NAN
+        if not tests:
+            reasons.append("task has no tests")
+        security = self._security(code, raw, reasons)
+        efficiency = self._efficiency(code, task, result, timing_source, raw, reasons)
+        return ScoreResult(security, efficiency, functionality, reason="; ".join(reasons) or None, raw=raw)
+
+    def _static_problem(self, code: str) -> str | None:
+        if len(code.encode("utf-8", "surrogatepass")) > self.scoring.max_source_kb * 1024:
+            return f"source larger than max_source_kb={self.scoring.max_source_kb}"
+        try:
+            compile(code, "<candidate>", "exec", dont_inherit=True)
+        except SyntaxError as err:
+            return f"syntax error: line {err.lineno}: {err.msg}"
+        except (Exception, RecursionError) as err:  # MemoryError/RecursionError on hostile nesting, NUL bytes
+            return f"does not compile: {type(err).__name__}"
+        return None
+
+    def _security(self, code: str, raw: dict[str, Any], reasons: list[str]) -> float:
+        try:
+            findings = self._bandit.scan(code)
+        except ValueError as err:
+            reasons.append(str(err))
+            return _NAN
+        raw["bandit"] = findings
+        return security_score(findings, self.scoring)
+
+    def _ops(self, task: Task) -> tuple[tuple[Op, ...], str]:
+        """Test operations, plus the timed workload: the task's, else its io calls, else the tests' own
+        CPU."""
+        ops = build_test_ops(task, self.scoring.test_timeout_s)
+        workload = self._workload(task)
+        if workload is None:
+            return ops, "tests"
+        return (*ops, workload), "workload" if task.workload is not None else "io-calls"
+
+    def _workload(self, task: Task) -> WorkloadOp | None:
+        if task.workload is not None:
+            calls = task.workload.calls
+        else:
+            calls = tuple(tuple(c.args) for c in task.tests if isinstance(c, IOCase) and not c.kwargs)
+        if not calls:
+            return None
+        return WorkloadOp(calls, repeats=self.scoring.timing_repeats, wall_s=self.sandbox_config.wall_s)
+
+    @staticmethod
+    def _timing(result: ExecResult, source: str, n_tests: int) -> _Timing:
+        if source == "tests":
+            cpu = [op.cpu_s for op in result.ops[:n_tests] if op.ok and op.cpu_s is not None]
+            if not cpu or len(cpu) < n_tests:
+                return _Timing(None, source, error="not every test ran to completion")
+            return _Timing(sum(cpu), source, (sum(cpu),))
+        op = result.ops[-1]
+        if not op.ok or not op.times:
+            return _Timing(None, source, error=f"workload failed: {op.error}")
+        return _Timing(statistics.median(op.times), source, op.times)
+
+    def _reference(self, task: Task, source: str) -> _Timing:
+        """The reference (else seed) solution's timing, measured once per Scorer and task, then cached."""
+        ref = task.reference or task.seed_code
+        if ref is None:
+            return _Timing(None, source, error="task has neither reference nor seed code to time against")
+        key = hashlib.sha256(repr((task.id, ref, task.tests, task.workload, source)).encode()).hexdigest()
+        with self._ref_lock:
+            key_lock = self._ref_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            cached = self._ref_cache.get(key)
+            if cached is None:
+                ops, _ = self._ops(task)
+                result = self._pool.run(Program(ref, task.entry_point, ops, task.test_setup))
+                if not result.import_ok:
+                    cached = _Timing(None, source, error=f"reference does not import: {result.import_error}")
+                else:
+                    cached = self._timing(result, source, len(task.tests))
+                self._ref_cache[key] = cached
+        return cached
+
+    def _efficiency(
+        self, code: str, task: Task, result: ExecResult, source: str, raw: dict[str, Any], reasons: list[str]
+    ) -> float:
+        try:
+            metrics = radon_metrics(code)
+        except ValueError as err:
+            reasons.append(str(err))
+            return _NAN
+        raw["radon"] = metrics
+        cand = self._timing(result, source, len(task.tests))
+        ref = self._reference(task, source)
+        raw["timing"] = {
+            "source": source,
+            "candidate_s": cand.seconds,
+            "reference_s": ref.seconds,
+            "passes_s": list(cand.passes),
+            "workload_wall_s": result.ops[-1].wall_s if source != "tests" else None,
+            "radon_score": radon_score(metrics),
+        }
+        if cand.seconds is None or ref.seconds is None:
+            reasons.append(f"efficiency: {cand.error or ('reference ' + str(ref.error))}")
+            return _NAN
+        raw["timing"]["ratio"] = cand.seconds / ref.seconds if ref.seconds > 0 else None
+        raw["timing"]["time_score"] = time_score(cand.seconds, ref.seconds)
+        return efficiency_score(cand.seconds, ref.seconds, metrics, self.scoring.time_weight)
+
+
+_shared: dict[str, Scorer] = {}
+_shared_lock = threading.Lock()
+
+
+def score_code(
+    code: str | None, task: Task, scoring: ScoringConfig | None = None, sandbox: SandboxConfig | None = None
+) -> ScoreResult:
+    """Score one candidate with a Scorer shared per configuration (started on first use, stopped at exit)."""
+    scoring = scoring or ScoringConfig.model_validate({})
+    sandbox = sandbox or SandboxConfig.model_validate({})
+    key = scoring.model_dump_json() + sandbox.model_dump_json()
+    with _shared_lock:
+        scorer = _shared.get(key)
+        if scorer is None:
+            scorer = _shared[key] = Scorer(scoring, sandbox)
+    return scorer.score(code, task)

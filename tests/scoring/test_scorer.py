@@ -1,0 +1,149 @@
+"""The Scorer end to end: real sandbox, real bandit and radon, real timing."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from llmsde.config import SandboxConfig, ScoringConfig
+from llmsde.errors import SandboxError
+from llmsde.sandbox import LAYERS
+from llmsde.scoring import Scorer, ScoreResult, score_code
+from llmsde.tasks import AssertCase, IOCase, Task, Workload
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="full isolation needs root (CI runs as root)")
+
+REFERENCE = "def dedupe(xs):\n    return list(dict.fromkeys(xs))\n"
+SLOW = (
+    "def dedupe(xs):\n"
+    "    out = []\n"
+    "    for x in xs:\n"
+    "        if x not in out:\n"
+    "            out.append(x)\n"
+    "    return out\n"
+)
+TASK = Task(
+    id="dedupe",
+    spec="Remove duplicates, keeping first occurrences in order.",
+    entry_point="dedupe",
+    tests=(
+        IOCase(([1, 2, 1, 3],), [1, 2, 3], name="basic"),
+        IOCase(([],), [], name="empty"),
+        AssertCase("assert candidate(['a', 'a']) == ['a']", name="strings"),
+    ),
+    seed_code=SLOW,
+    reference=REFERENCE,
+    workload=Workload(calls=((list(range(400)) * 2,),)),
+)
+SANDBOX = SandboxConfig.model_validate({"wall_s": 3.0, "slots": 2})
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Iterator[Scorer]:
+    with Scorer(ScoringConfig.model_validate({"timing_repeats": 3}), SANDBOX) as s:
+        yield s
+
+
+def test_correct_code_passes_every_test_and_reports_raw_figures(scorer: Scorer) -> None:
+    r = scorer.score(REFERENCE, TASK)
+    assert r.functionality == 10.0 and r.security == 10.0 and r.reason is None
+    assert 0 < r.efficiency < 10
+    assert [t["passed"] for t in r.raw["tests"]] == [True, True, True]
+    assert r.raw["timing"]["source"] == "workload" and r.raw["timing"]["candidate_s"] > 0
+    assert set(r.raw["radon"]) >= {"cc_mean", "mi"} and r.raw["bandit"] == []
+
+
+def test_slower_code_scores_lower_efficiency(scorer: Scorer) -> None:
+    fast, slow = scorer.score(REFERENCE, TASK), scorer.score(SLOW, TASK)
+    assert slow.functionality == 10.0
+    assert slow.raw["timing"]["ratio"] > 2
+    assert slow.efficiency < fast.efficiency
+
+
+def test_partially_wrong_code_gets_partial_functionality(scorer: Scorer) -> None:
+    wrong = scorer.score("def dedupe(xs):\n    return xs\n", TASK)
+    assert wrong.functionality == pytest.approx(10 / 3)
+    assert [t["passed"] for t in wrong.raw["tests"]] == [False, True, False]
+
+
+def test_insecure_code_loses_security(scorer: Scorer) -> None:
+    code = "import pickle\ndef dedupe(xs):\n    return eval(repr(list(dict.fromkeys(xs))))\n"
+    r = scorer.score(code, TASK)
+    assert r.security < 10 and {f["test_id"] for f in r.raw["bandit"]} >= {"B307", "B403"}
+    assert r.functionality == 10.0
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        (None, "no code in reply"),
+        ("def dedupe(xs:\n", "syntax error"),
+        ("raise RuntimeError('boom')\n", "import failed: RuntimeError: boom"),
+        ("import os\nos._exit(3)\n", "import failed"),
+        ("x = 1\n", "import failed: NameError"),
+    ],
+)
+def test_code_that_cannot_be_used_scores_zero_and_nan(scorer: Scorer, code: str | None, reason: str) -> None:
+    r = scorer.score(code, TASK)
+    assert r.functionality == 0.0 and math.isnan(r.security) and math.isnan(r.efficiency)
+    assert r.reason is not None and r.reason.startswith(reason)
+
+
+def test_oversized_source_is_refused_before_the_sandbox(scorer: Scorer) -> None:
+    r = scorer.score("x = 1\n" * 60_000, TASK)
+    assert r.functionality == 0.0 and "max_source_kb" in (r.reason or "")
+
+
+def test_a_failing_workload_makes_efficiency_nan_with_reason(scorer: Scorer) -> None:
+    code = (
+        "def dedupe(xs):\n    if len(xs) > 100:\n        raise ValueError('big')\n"
+        + REFERENCE.split("\n", 1)[1]
+    )
+    r = scorer.score(code, TASK)
+    assert r.functionality == 10.0 and r.security == 10.0
+    assert math.isnan(r.efficiency) and "workload failed: ValueError: big" in (r.reason or "")
+
+
+def test_hanging_workload_is_a_timeout_not_a_hang(scorer: Scorer) -> None:
+    code = "def dedupe(xs):\n    while len(xs) > 100:\n        pass\n    return list(dict.fromkeys(xs))\n"
+    r = scorer.score(code, TASK)
+    assert math.isnan(r.efficiency) and "timed out" in (r.reason or "")
+
+
+def test_without_workload_the_io_calls_are_timed(scorer: Scorer) -> None:
+    task = Task("nowl", "spec", "dedupe", TASK.tests, reference=REFERENCE)
+    r = scorer.score(SLOW, task)
+    assert r.raw["timing"]["source"] == "io-calls" and r.raw["timing"]["candidate_s"] > 0
+
+
+def test_concurrent_scoring_from_threads_is_consistent(scorer: Scorer) -> None:
+    codes = [REFERENCE, SLOW, "def dedupe(xs):\n    return xs\n"] * 4
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        results = list(ex.map(lambda c: scorer.score(c, TASK), codes))
+    assert [r.functionality for r in results] == [10.0, 10.0, pytest.approx(10 / 3)] * 4
+
+
+def test_result_round_trips_through_json_form(scorer: Scorer) -> None:
+    r = scorer.score("raise ValueError\n", TASK)
+    assert ScoreResult.from_dict(r.to_dict()).reason == r.reason
+
+
+def test_isolation_report_is_exposed(scorer: Scorer) -> None:
+    assert scorer.isolation.warnings == () and scorer.isolation.level.count("+") == len(LAYERS) - 1
+
+
+def test_required_isolation_raises_when_a_layer_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(LAYERS, "imaginary-layer", "no imaginary layer: nothing is imagined")
+    with pytest.raises(SandboxError, match="imaginary"):
+        Scorer(sandbox=SandboxConfig.model_validate({"require_isolation": True, "slots": 1}))
+    with Scorer(sandbox=SandboxConfig.model_validate({"slots": 1})) as weak:
+        assert "no imaginary layer: nothing is imagined" in weak.isolation.warnings
+
+
+def test_score_code_convenience_function() -> None:
+    r = score_code(REFERENCE, TASK, sandbox=SandboxConfig.model_validate({"slots": 1}))
+    assert r.functionality == 10.0
