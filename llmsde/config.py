@@ -85,12 +85,8 @@ class SandboxConfig(_Strict):
 class ScoringConfig(_Strict):
     """Weights and constants of the three scores (README section "Scores")."""
 
-    severity_weights: dict[str, float] = Field(
-        default_factory=lambda: {"LOW": 1.0, "MEDIUM": 3.0, "HIGH": 6.0}
-    )
-    confidence_weights: dict[str, float] = Field(
-        default_factory=lambda: {"LOW": 0.5, "MEDIUM": 0.8, "HIGH": 1.0}
-    )
+    severity_weights: dict[str, float] = Field(default_factory=lambda: {"LOW": 1.0, "MEDIUM": 3.0, "HIGH": 6.0})
+    confidence_weights: dict[str, float] = Field(default_factory=lambda: {"LOW": 0.5, "MEDIUM": 0.8, "HIGH": 1.0})
     security_scale: float = Field(6.0, gt=0)
     """Weighted findings at which security has fallen to 10/e."""
     time_weight: float = Field(0.7, ge=0, le=1)
@@ -184,9 +180,7 @@ def build_config(data: dict[str, Any], source: str = "config") -> StudyConfig:
     try:
         return StudyConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(
-            _format_validation_error(err, source), "see configs/demo.toml for every valid key"
-        ) from None
+        raise ConfigError(_format_validation_error(err, source), "see configs/demo.toml for every valid key") from None
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> StudyConfig:

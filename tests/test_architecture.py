@@ -10,14 +10,49 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "llmsde"
 
 FORBIDDEN: dict[str, set[str]] = {
-    "dynamics": {"llmsde.providers", "llmsde.scoring", "llmsde.store", "llmsde.runner", "llmsde.tasks",
-                 "llmsde.sandbox", "llmsde.report", "llmsde.api", "llmsde.cli", "llmsde.render", "llmsde.config"},
-    "sandbox": {"llmsde.providers", "llmsde.scoring", "llmsde.store", "llmsde.runner", "llmsde.tasks",
-                "llmsde.dynamics", "llmsde.report", "llmsde.api", "llmsde.cli", "llmsde.render"},
-    "scoring": {"llmsde.providers", "llmsde.store", "llmsde.runner", "llmsde.report", "llmsde.api", "llmsde.cli",
-                "llmsde.render"},
-    "providers": {"llmsde.scoring", "llmsde.store", "llmsde.runner", "llmsde.report", "llmsde.api", "llmsde.cli",
-                  "llmsde.render"},
+    "dynamics": {
+        "llmsde.providers",
+        "llmsde.scoring",
+        "llmsde.store",
+        "llmsde.runner",
+        "llmsde.tasks",
+        "llmsde.sandbox",
+        "llmsde.report",
+        "llmsde.api",
+        "llmsde.cli",
+        "llmsde.render",
+        "llmsde.config",
+    },
+    "sandbox": {
+        "llmsde.providers",
+        "llmsde.scoring",
+        "llmsde.store",
+        "llmsde.runner",
+        "llmsde.tasks",
+        "llmsde.dynamics",
+        "llmsde.report",
+        "llmsde.api",
+        "llmsde.cli",
+        "llmsde.render",
+    },
+    "scoring": {
+        "llmsde.providers",
+        "llmsde.store",
+        "llmsde.runner",
+        "llmsde.report",
+        "llmsde.api",
+        "llmsde.cli",
+        "llmsde.render",
+    },
+    "providers": {
+        "llmsde.scoring",
+        "llmsde.store",
+        "llmsde.runner",
+        "llmsde.report",
+        "llmsde.api",
+        "llmsde.cli",
+        "llmsde.render",
+    },
     "store": {"llmsde.runner", "llmsde.providers", "llmsde.scoring", "llmsde.api", "llmsde.cli", "llmsde.render"},
     "tasks": {"llmsde.runner", "llmsde.store", "llmsde.api", "llmsde.cli", "llmsde.render", "llmsde.report"},
     "runner": {"llmsde.api", "llmsde.cli", "llmsde.render", "llmsde.report"},
@@ -80,6 +115,10 @@ def test_no_print_or_exit_below_cli(path: Path) -> None:
             func = node.func
             if isinstance(func, ast.Name) and func.id in {"print", "exit", "quit"}:
                 pytest.fail(f"{rel}:{node.lineno} calls {func.id}()")
-            if isinstance(func, ast.Attribute) and func.attr == "exit" and isinstance(func.value, ast.Name) \
-                    and func.value.id == "sys":
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "exit"
+                and isinstance(func.value, ast.Name)
+                and func.value.id == "sys"
+            ):
                 pytest.fail(f"{rel}:{node.lineno} calls sys.exit()")

@@ -18,7 +18,9 @@ def _fmt(value: float) -> str:
 def score(
     code_file: Annotated[Path, typer.Argument(help="Python file to score.")],
     task: Annotated[str, typer.Option("--task", help="Task id (see `llmsde tasks list`).")],
-    config: Annotated[Path | None, typer.Option("--config", help="Study config whose [scoring]/[sandbox] to use.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Study config whose [scoring]/[sandbox] to use.")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Score CODE_FILE on security, efficiency and functionality against TASK, with the raw findings."""
@@ -43,8 +45,14 @@ def score(
             "bandit findings",
             ["test", "cwe", "severity", "confidence", "line", "text"],
             [
-                [str(f.get("test_id")), str(f.get("cwe")), str(f.get("severity")), str(f.get("confidence")),
-                 str(f.get("line")), str(f.get("text"))]
+                [
+                    str(f.get("test_id")),
+                    str(f.get("cwe")),
+                    str(f.get("severity")),
+                    str(f.get("confidence")),
+                    str(f.get("line")),
+                    str(f.get("text")),
+                ]
                 for f in findings
             ],
         )

@@ -21,9 +21,7 @@ def make_provider(config: ProviderConfig, seed: int) -> Provider:
     """Build the provider the config names; an unknown name is a ConfigError listing the known ones."""
     target = PROVIDERS.get(config.name)
     if target is None:
-        raise ConfigError(
-            f"unknown provider '{config.name}'", f"known providers: {', '.join(sorted(PROVIDERS))}"
-        )
+        raise ConfigError(f"unknown provider '{config.name}'", f"known providers: {', '.join(sorted(PROVIDERS))}")
     module_name, class_name = target.split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     provider: Provider = cls(config, seed)
