@@ -194,11 +194,11 @@ class JobRunner:
                     open_fds.discard(res_r)
                     continue
                 buf += chunk
+                bad: str | None = None
                 try:
                     new = _wire.decode_frames(buf, 4 << 20)
                 except _wire.FrameError as err:
-                    failure, done = f"malformed result: {err}", True
-                    break
+                    new, bad = err.frames, f"malformed result: {err}"
                 for frame in new:
                     problem = _frame_problem(frame, expect)
                     if problem is not None:
@@ -215,6 +215,8 @@ class JobRunner:
                         step += 1
                         deadline = min(time.monotonic() + walls[min(step, len(walls) - 1)], job_deadline)
                         cpu_mark = _proc_cpu(pid)
+                if bad is not None and failure is None:
+                    failure, done = bad, True
         status, cpu = self._finish(pid, [res_r, out_r], out)
         if failure is None and not done:
             failure = _describe_status(status)

@@ -20,7 +20,15 @@ MAX_FRAME = 64 * 1024 * 1024
 
 
 class FrameError(Exception):
-    """A frame that is truncated, too long or not a JSON object."""
+    """A frame that is truncated, too long or not a JSON object.
+
+    ``frames`` holds the good frames decoded before the bad one, so a reader never loses results that arrived
+    in the same read as the garbage.
+    """
+
+    def __init__(self, message: str, frames: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.frames: list[Any] = frames or []
 
 
 def encode_frame(obj: Any) -> bytes:
@@ -77,10 +85,13 @@ def decode_frames(buf: bytearray, limit: int) -> list[Any]:
     while len(buf) >= _HEADER.size:
         (size,) = _HEADER.unpack_from(buf)
         if size > limit:
-            raise FrameError(f"frame of {size} bytes exceeds the {limit}-byte limit")
+            raise FrameError(f"frame of {size} bytes exceeds the {limit}-byte limit", out)
         if len(buf) < _HEADER.size + size:
             break
         body = bytes(buf[_HEADER.size : _HEADER.size + size])
         del buf[: _HEADER.size + size]
-        out.append(_parse(body))
+        try:
+            out.append(_parse(body))
+        except FrameError as err:
+            raise FrameError(str(err), out) from None
     return out
