@@ -25,6 +25,8 @@ import re
 import textwrap
 from typing import NamedTuple
 
+from llmsde._ast_guard import parse_python
+
 __all__ = ["extract_code"]
 
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
@@ -71,18 +73,8 @@ def _fenced_blocks(text: str) -> list[_Block]:
 
 
 def _parse(code: str) -> ast.Module:
-    """``ast.parse``, retried on CPython 3.11's spurious ``SystemError`` (python/cpython#106905).
-
-    On 3.11 the AST constructor's recursion counter is shared between threads, so a parse that overlaps with
-    one in a scoring thread (bandit, radon) can fail with "AST constructor recursion depth mismatch" although
-    the code is fine; the next attempt succeeds.
-    """
-    for _ in range(4):
-        try:
-            return ast.parse(code)
-        except SystemError:
-            continue
-    return ast.parse(code)
+    """``ast.parse`` under the process-wide AST lock (see :mod:`llmsde._ast_guard`)."""
+    return parse_python(code)
 
 
 def _parses(code: str) -> bool:

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from llmsde._ast_guard import AST_LOCK
 from llmsde.config import SandboxConfig, ScoringConfig
 from llmsde.sandbox import ExecResult, IsolationReport, Op, Program, SandboxPool, WorkloadOp
 from llmsde.scoring.efficiency import efficiency_score, radon_metrics, radon_score, time_score
@@ -108,7 +109,8 @@ class Scorer:
 
     def _security(self, code: str, raw: dict[str, Any], reasons: list[str]) -> float:
         try:
-            findings = self._bandit.scan(code)
+            with AST_LOCK:
+                findings = self._bandit.scan(code)
         except ValueError as err:
             reasons.append(str(err))
             return _NAN
@@ -169,7 +171,8 @@ class Scorer:
         self, code: str, task: Task, result: ExecResult, source: str, raw: dict[str, Any], reasons: list[str]
     ) -> float:
         try:
-            metrics = radon_metrics(code)
+            with AST_LOCK:
+                metrics = radon_metrics(code)
         except ValueError as err:
             reasons.append(str(err))
             return _NAN

@@ -18,6 +18,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 
+from llmsde._ast_guard import AST_LOCK
 from llmsde.providers.surrogate import rules_misc as misc
 from llmsde.providers.surrogate._edit import Ctx, drop_unused_imports
 from llmsde.providers.surrogate.rules_feature import add_feature
@@ -253,11 +254,10 @@ def surrogate_reply(messages: Sequence[ChatMessage], seed: int, temperature: flo
     """
     instructions, code = _instructions_and_code(messages)
     rng = _rng(seed, temperature, messages)
-    header = (
-        f"(llmsde surrogate v{VERSION}: an offline simulator that edits code by rules, not a language model.)"
-    )
+    header = f"(llmsde surrogate v{VERSION}: an offline simulator that edits code by rules, not a language model.)"
     if code is None or not code.strip():
         return f"{header}\nI can only edit existing code, and the request contains none.\n"
-    edited, applied = _edit(code.rstrip() + "\n", instructions, rng, temperature)
+    with AST_LOCK:
+        edited, applied = _edit(code.rstrip() + "\n", instructions, rng, temperature)
     note = ", ".join(applied) if applied else "no applicable edit; code unchanged"
     return f"{header}\nEdits: {note}.\n\n```python\n{edited}```\n"
