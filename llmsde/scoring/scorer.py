@@ -54,6 +54,7 @@ class Scorer:
             raise
         self._ref_lock = threading.Lock()
         self._ref_cache: dict[str, _Timing] = {}
+        self._key_memo: dict[tuple[int, str], tuple[Task, str]] = {}
         self._ref_locks: dict[str, threading.Lock] = {}
 
     @property
@@ -147,12 +148,25 @@ class Scorer:
             return _Timing(None, source, error=f"workload failed: {op.error}")
         return _Timing(statistics.median(op.times), source, op.times)
 
+    def _reference_key(self, task: Task, ref: str, source: str) -> str:
+        """Content hash of what the reference timing depends on, memoised per Task object.
+
+        Hashing the repr of a large workload costs milliseconds, and a run passes the same Task objects for
+        every iteration; the memo keeps the object alive, so its ``id`` cannot be reused while cached.
+        """
+        memo = self._key_memo.get((id(task), source))
+        if memo is not None and memo[0] is task:
+            return memo[1]
+        key = hashlib.sha256(repr((task.id, ref, task.tests, task.workload, source)).encode()).hexdigest()
+        self._key_memo[(id(task), source)] = (task, key)
+        return key
+
     def _reference(self, task: Task, source: str) -> _Timing:
         """The reference (else seed) solution's timing, measured once per Scorer and task, then cached."""
         ref = task.reference or task.seed_code
         if ref is None:
             return _Timing(None, source, error="task has neither reference nor seed code to time against")
-        key = hashlib.sha256(repr((task.id, ref, task.tests, task.workload, source)).encode()).hexdigest()
+        key = self._reference_key(task, ref, source)
         with self._ref_lock:
             key_lock = self._ref_locks.setdefault(key, threading.Lock())
         with key_lock:
