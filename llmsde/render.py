@@ -13,8 +13,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["print_error", "print_json", "print_kv", "print_table", "print_text", "print_warning", "progress_bar"]
 
@@ -24,12 +26,12 @@ _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def print_error(message: str) -> None:
     """One red line on stderr: what is wrong and how to fix it."""
-    _err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    _err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
 
 
 def print_warning(message: str) -> None:
     """One yellow line on stderr."""
-    _err.print(f"[bold yellow]warning:[/] {message}", markup=True, highlight=False)
+    _err.print(f"[bold yellow]warning:[/] {escape(message)}", markup=True, highlight=False)
 
 
 def print_text(text: str) -> None:
@@ -45,17 +47,22 @@ def print_json(obj: Any) -> None:
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """A titled table of pre-formatted cells."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")
     for col in columns:
-        table.add_column(col, overflow="fold")
+        table.add_column(Text(col), overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(str(cell)) for cell in row))
     _out.print(table)
 
 
 def print_kv(title: str, pairs: Sequence[tuple[str, str]]) -> None:
-    """A two-column key/value summary."""
-    print_table(title, ["", ""], [list(p) for p in pairs])
+    """A two-column key/value summary (no header row)."""
+    table = Table(title=Text(title), title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in pairs:
+        table.add_row(Text(str(key)), Text(str(value)))
+    _out.print(table)
 
 
 @contextmanager

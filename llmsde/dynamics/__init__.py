@@ -24,8 +24,6 @@ from llmsde.dynamics.truth import Truth, TruthParams, reference_truth
 
 __all__ = [
     "CLIP_RULES",
-    "R2",
-    "SCHEMA_VERSION",
     "CalibrationResult",
     "Diagnostics",
     "Estimate",
@@ -33,6 +31,8 @@ __all__ = [
     "LinearSdeEstimator",
     "ModelScore",
     "ParamCalibration",
+    "R2",
+    "SCHEMA_VERSION",
     "SdeFit",
     "SimulationResult",
     "StrategyFit",
