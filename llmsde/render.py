@@ -57,7 +57,8 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]
 
 def print_kv(title: str, pairs: Sequence[tuple[str, str]]) -> None:
     """A two-column key/value summary (no header row)."""
-    table = Table(title=Text(title), title_justify="left", show_header=False)
+    _out.print(Text(title, style="bold"))
+    table = Table(show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in pairs:
