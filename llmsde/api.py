@@ -18,12 +18,14 @@ if TYPE_CHECKING:
     from llmsde.checks import CheckReport, Comparison
     from llmsde.dynamics import SdeFit
     from llmsde.report.build import ReportFiles
+    from llmsde.scoring.result import ScoreResult
     from llmsde.store.panel import Panel
 
 __all__ = [
     "Progress",
     "RunStart",
     "RunSummary",
+    "StudyConfig",
     "check",
     "compare",
     "fit_run",
@@ -32,6 +34,7 @@ __all__ = [
     "report",
     "resume_run",
     "run_study",
+    "score_file",
 ]
 
 
@@ -66,6 +69,30 @@ def resume_run(
     return resume_study(run_dir, concurrency=concurrency, on_start=on_start, on_progress=on_progress)
 
 
+def score_file(code_file: str | Path, task_id: str, config: str | Path | None = None) -> ScoreResult:
+    """Score one source file against one task, exactly as a study scores an iteration.
+
+    ``config`` (a study TOML) supplies the ``[scoring]`` and ``[sandbox]`` tables and the task sources; without it
+    the defaults and the built-in suite are used.
+    """
+    from llmsde.config import load_config
+    from llmsde.errors import ConfigError
+    from llmsde.scoring import Scorer
+    from llmsde.tasks import load_tasks
+
+    path = Path(code_file)
+    if not path.is_file():
+        raise ConfigError(f"code file not found: {path}", "pass the path of a Python source file")
+    try:
+        code = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text", "save the file as UTF-8") from None
+    study = load_config(config)
+    task = next(t for t in load_tasks([*study.tasks, task_id]) if t.id == task_id)
+    with Scorer(study.scoring, study.sandbox) as scorer:
+        return scorer.score(code, task)
+
+
 def load_run_rows(run_dir: str | Path) -> list[dict[str, Any]]:
     """Every stored iteration as a dict (session, strategy, task, k, security, efficiency, functionality,
     ...)."""
@@ -91,7 +118,11 @@ def _is_run(path: Path) -> bool:
 
 def fit_run(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0, write: bool = True) -> SdeFit:
     """Fit a run with the default model (folds capped by the smallest strategy), writing fit.json and fit.md
-    into the run directory unless ``write`` is False; what ``report`` does when a run has no fit yet."""
+    into the run directory unless ``write`` is False; what ``report`` does when a run has no fit yet.
+
+    Numerical warnings are not re-raised here: the fit's ``diagnostics`` and ``notes`` record the same trouble,
+    and ``report``/``compare`` must not turn a usable fit into noise on stderr (``llmsde fit`` shows them).
+    """
     import warnings
 
     from llmsde.dynamics import LinearSdeEstimator
@@ -127,9 +158,7 @@ def report(
 
     path = Path(run_dir)
     if not _is_run(path):
-        raise RunDirError(
-            f"{path} is not a run directory (no store.sqlite)", "pass runs/<run-id>/ from `llmsde run`"
-        )
+        raise RunDirError(f"{path} is not a run directory (no store.sqlite)", "pass runs/<run-id>/ from `llmsde run`")
     fit = read_fit(path) if (path / FIT_JSON).is_file() else fit_run(path, n_bootstrap=n_bootstrap, seed=seed)
     with RunStore.open(path) as store:
         rows = store.iteration_rows()

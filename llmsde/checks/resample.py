@@ -1,0 +1,88 @@
+"""Session-bootstrap draws of named metrics for one run, by refitting resampled panels with the public
+estimator.
+
+``compare`` needs draws, not just CIs: the CI of a difference between two runs comes from differences of draws
+bootstrapped independently in each run. Refitting with :class:`~llmsde.dynamics.LinearSdeEstimator` (no inner
+bootstrap, no model comparison) keeps every figure defined exactly as ``llmsde fit`` defines it, at a cost
+of a few
+milliseconds per resample. Resamples are stratified (each strategy keeps its session count), as in ``fit``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from llmsde.checks.metrics import read_metric
+from llmsde.errors import FitInputError, LlmsdeWarning
+
+__all__ = ["MetricDraws", "bootstrap_metrics"]
+
+Array = NDArray[np.float64]
+
+
+class MetricDraws(NamedTuple):
+    """Point values on the full panel and bootstrap draws, per strategy and metric."""
+
+    point: dict[str, dict[str, float]]
+    """strategy -> metric -> value on the full panel."""
+    draws: dict[str, dict[str, Array]]
+    """strategy -> metric -> ndarray of shape (n_valid,): values over the valid resamples."""
+    n_valid: int
+    """Resamples whose refit succeeded (a resample can repeat sessions until the design is singular)."""
+    n_total: int
+
+
+def _fit_points(
+    x: Array, labels: Sequence[str], metrics: Sequence[str], method: str, model: str, folds: int, seed: int
+) -> dict[str, dict[str, float]]:
+    from llmsde.dynamics import LinearSdeEstimator
+
+    est = LinearSdeEstimator(
+        n_bootstrap=0, folds=folds, method=method, model=model, random_state=seed, compare_models=False
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LlmsdeWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit = est.fit(x, list(labels))
+    return {s: {m: read_metric(f, m).value for m in metrics} for s, f in fit.strategies.items()}
+
+
+def bootstrap_metrics(
+    x: Array,
+    labels: Sequence[str],
+    metrics: Sequence[str],
+    n_bootstrap: int = 200,
+    seed: int = 0,
+    method: str = "em",
+    model: str = "full",
+) -> MetricDraws:
+    """Point values and ``n_bootstrap`` stratified session-bootstrap draws of ``metrics`` for every strategy.
+
+    The full-panel fit must succeed (its FitInputError propagates); a resample whose refit fails is skipped
+    and
+    counted, so ``n_valid`` tells how many draws the CIs rest on.
+    """
+    labs = np.asarray(list(labels))
+    folds = 2
+    point = _fit_points(x, labels, metrics, method, model, folds, seed)
+    rng = np.random.default_rng(seed)
+    strata = [np.flatnonzero(labs == s) for s in dict.fromkeys(labels)]
+    collected: dict[str, dict[str, list[float]]] = {s: {m: [] for m in metrics} for s in point}
+    n_valid = 0
+    for b in range(n_bootstrap):
+        idx = np.concatenate([rng.choice(s, size=len(s), replace=True) for s in strata])
+        try:
+            values = _fit_points(x[idx], labs[idx].tolist(), metrics, method, model, folds, seed + b + 1)
+        except FitInputError:
+            continue
+        n_valid += 1
+        for s, per in values.items():
+            for m, v in per.items():
+                collected[s][m].append(v)
+    draws = {s: {m: np.asarray(v, dtype=np.float64) for m, v in per.items()} for s, per in collected.items()}
+    return MetricDraws(point, draws, n_valid, n_bootstrap)
