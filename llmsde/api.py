@@ -134,7 +134,6 @@ def fit_run(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0, writ
     estimator = LinearSdeEstimator(n_bootstrap=n_bootstrap, folds=max(2, min(5, smallest)), random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LlmsdeWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
         result = estimator.fit(panel.x, panel.labels)
     if write:
         write_fit(result, Path(run_dir), source=str(run_dir))

@@ -163,9 +163,9 @@ def r2_multi_step(held: HeldOut, w: Array) -> tuple[Array, Array]:
 
 
 def _r2(sse: Array, sq: Array, tot: Array, n: Array, w: Array) -> tuple[Array, Array]:
-    sst = sq - tot**2 / n[..., None]
     sse_w = np.tensordot(w, np.nan_to_num(sse, nan=0.0), axes=(-1, 1))
     with np.errstate(divide="ignore", invalid="ignore"):
+        sst = sq - tot**2 / n[..., None]
         per = 1.0 - sse_w / sst[..., None, :]
         overall = 1.0 - sse_w.sum(axis=-1) / sst.sum(axis=-1)[..., None]
     return per, overall
