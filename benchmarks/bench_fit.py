@@ -92,9 +92,7 @@ def main() -> None:
             row += [f"{t_ols:.3f}", f"{t_ols / t_point:.2f}", f"{d_ols:.1e}", f"{t_var:.3f}", f"{t_one:.3f}",
                     f"{t_var / t_one:.2f}", f"{d_var:.1e}"]  # fmt: skip
             if max(d_ols, d_var) > 1e-8:
-                raise SystemExit(
-                    f"coefficients disagree with statsmodels at n={int(n)}: {d_ols:.2e} {d_var:.2e}"
-                )
+                raise SystemExit(f"coefficients disagree with statsmodels at n={int(n)}: {d_ols:.2e} {d_var:.2e}")
         print(" | ".join(row), flush=True)
 
 

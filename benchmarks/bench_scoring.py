@@ -131,9 +131,7 @@ def naive_pipeline(tmp: Path, autoload: bool = False) -> None:
     tests = ["from cand import tokenize\n"]
     for k, case in enumerate(TASK.tests):
         assert isinstance(case, IOCase)
-        tests.append(
-            f"def test_{k}():\n    assert [list(p) for p in tokenize(*{case.args!r})] == {case.expected!r}\n"
-        )
+        tests.append(f"def test_{k}():\n    assert [list(p) for p in tokenize(*{case.args!r})] == {case.expected!r}\n")
     (tmp / "test_cand.py").write_text("\n".join(tests))
     bindir = Path(sys.executable).parent
     pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp / "test_cand.py")]

@@ -29,9 +29,7 @@ def _by_key(run_dir: str) -> dict[tuple[str, int], tuple[str | None, float, floa
             for it in store.session_iterations(s.session_id):
                 out[(s.session_id, it["k"])] = it["code"]
         rows = store.iteration_rows()
-    return {
-        (r["session"], r["k"]): (out[(r["session"], r["k"])], r["security"], r["functionality"]) for r in rows
-    }
+    return {(r["session"], r["k"]): (out[(r["session"], r["k"])], r["security"], r["functionality"]) for r in rows}
 
 
 def test_run_study_then_load_run(tmp_path: Path) -> None:
@@ -40,9 +38,7 @@ def test_run_study_then_load_run(tmp_path: Path) -> None:
     assert summary.status == "complete" and summary.sessions == summary.sessions_done == 4
     assert summary.iterations == summary.new_iterations == 4 * 3
     assert Path(summary.run_dir).parent == tmp_path and (Path(summary.run_dir) / "config.json").is_file()
-    assert (
-        starts and starts[0].iterations_total == 12 and starts[0].isolation_level == summary.isolation_level
-    )
+    assert starts and starts[0].iterations_total == 12 and starts[0].isolation_level == summary.isolation_level
     with RunStore.open(summary.run_dir) as store:
         manifest = store.manifest()
     assert manifest.status == "complete" and manifest.versions["bandit"] and manifest.config["seed"] == 5
@@ -93,9 +89,7 @@ def test_shipped_configs_are_valid() -> None:
 
     root = Path(__file__).resolve().parents[1] / "configs"
     demo, defaults = load_config(root / "demo.toml"), load_config(None)
-    assert demo.model_dump() == {**defaults.model_dump(), "name": "demo"}, (
-        "demo.toml must mirror the defaults"
-    )
+    assert demo.model_dump() == {**defaults.model_dump(), "name": "demo"}, "demo.toml must mirror the defaults"
     paper = load_config(root / "paper.toml")
     assert (paper.sessions, paper.iterations, paper.strategies) == (100, 10, ["EF", "SF", "FF", "AI"])
     assert (paper.provider.temperature, paper.provider.top_p) == (0.7, 1.0)

@@ -12,9 +12,7 @@ __all__ = ["register"]
 
 
 def calibrate(
-    truth: Annotated[
-        Path | None, typer.Option("--truth", help="truth.json (default: DESIGN.md reference).")
-    ] = None,
+    truth: Annotated[Path | None, typer.Option("--truth", help="truth.json (default: DESIGN.md reference).")] = None,
     sessions: Annotated[int, typer.Option("--sessions", help="Sessions per strategy per panel.")] = 100,
     iterations: Annotated[int, typer.Option("--iterations", help="Iterations per session.")] = 10,
     replications: Annotated[int, typer.Option("--replications", help="Simulated panels.")] = 200,
@@ -46,9 +44,7 @@ def calibrate(
         render.print_json(result.to_dict())
         return
     with render.progress_bar(replications, "calibrating") as update:
-        result = run_calibration(
-            known, sessions, iterations, replications, bootstrap, seed, on_progress=update
-        )
+        result = run_calibration(known, sessions, iterations, replications, bootstrap, seed, on_progress=update)
     rows = []
     for name, params in result.strategies.items():
         for key, c in params.items():
@@ -63,8 +59,7 @@ def calibrate(
                 ]
             )
     render.print_table(
-        f"calibration: {replications} panels of {sessions} sessions x {iterations} iterations, "
-        f"{bootstrap} resamples",
+        f"calibration: {replications} panels of {sessions} sessions x {iterations} iterations, {bootstrap} resamples",
         ["strategy", "parameter", "max |bias|", "mean RMSE", "coverage (mean)", "coverage (min)"],
         rows,
     )

@@ -13,9 +13,7 @@ __all__ = ["register"]
 def export(
     run: Annotated[Path, typer.Argument(help="Run directory (runs/<run-id>).")],
     fmt: Annotated[str, typer.Option("--format", help="jsonl, csv or parquet (needs pyarrow).")] = "csv",
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Directory to write (default RUN/export).")
-    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Directory to write (default RUN/export).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")] = False,
 ) -> None:
     """Export RUN's iterations (one row each) and sessions; `llmsde fit` reads the iterations file."""

@@ -31,20 +31,12 @@ def _load(target: Path) -> tuple[Any, Path]:
 
 
 def fit(
-    target: Annotated[
-        Path, typer.Argument(help="Run directory (runs/<id>/) or panel file (.csv/.jsonl/.parquet).")
-    ],
+    target: Annotated[Path, typer.Argument(help="Run directory (runs/<id>/) or panel file (.csv/.jsonl/.parquet).")],
     out: Annotated[Path | None, typer.Option("--out", help="Directory for fit.json and fit.md.")] = None,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print fit.json to stdout instead of the table.")
-    ] = False,
-    bootstrap: Annotated[
-        int, typer.Option("--bootstrap", help="Session-bootstrap resamples for the CIs.")
-    ] = 1000,
+    json_out: Annotated[bool, typer.Option("--json", help="Print fit.json to stdout instead of the table.")] = False,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Session-bootstrap resamples for the CIs.")] = 1000,
     folds: Annotated[int, typer.Option("--folds", help="k of the k-fold cross-validation by session.")] = 5,
-    method: Annotated[
-        str, typer.Option("--method", help="em (Euler-Maruyama) or exact (logm of the VAR).")
-    ] = "em",
+    method: Annotated[str, typer.Option("--method", help="em (Euler-Maruyama) or exact (logm of the VAR).")] = "em",
     model: Annotated[str, typer.Option("--model", help="full, diagonal, or pooled (shared A).")] = "full",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and the folds.")] = 0,
 ) -> None:
@@ -56,9 +48,7 @@ def fit(
     from llmsde.report.fit_tables import comparison_rows, strategy_rows, summary_rows
 
     panel, default_dir = _load(target)
-    estimator = LinearSdeEstimator(
-        n_bootstrap=bootstrap, folds=folds, method=method, model=model, random_state=seed
-    )
+    estimator = LinearSdeEstimator(n_bootstrap=bootstrap, folds=folds, method=method, model=model, random_state=seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LlmsdeWarning)
         result = estimator.fit(panel.x, panel.labels)

@@ -31,15 +31,11 @@ def _split(value: str | None) -> list[str] | None:
 
 
 def run(
-    config: Annotated[
-        Path | None, typer.Argument(help="Study config (TOML); default: the offline demo.")
-    ] = None,
+    config: Annotated[Path | None, typer.Argument(help="Study config (TOML); default: the offline demo.")] = None,
     sessions: Annotated[int | None, typer.Option(help="Sessions per strategy.")] = None,
     iterations: Annotated[int | None, typer.Option(help="Iterations per session after iteration 0.")] = None,
     strategies: Annotated[str | None, typer.Option(help="Comma list, e.g. EF,SF,FF,AI.")] = None,
-    tasks: Annotated[
-        str | None, typer.Option(help="Comma list: builtin, a task directory, task ids.")
-    ] = None,
+    tasks: Annotated[str | None, typer.Option(help="Comma list: builtin, a task directory, task ids.")] = None,
     provider: Annotated[str | None, typer.Option(help="surrogate or openai.")] = None,
     model: Annotated[str | None, typer.Option(help="Model name sent to the endpoint.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint URL.")] = None,
@@ -81,9 +77,7 @@ def run(
                     f"{', '.join(given)} cannot be combined with --resume (the stored config is used)",
                     "only --concurrency and --json may be given with --resume",
                 )
-            summary = api.resume_run(
-                resume, concurrency=concurrency, on_start=hooks.start, on_progress=hooks.progress
-            )
+            summary = api.resume_run(resume, concurrency=concurrency, on_start=hooks.start, on_progress=hooks.progress)
         else:
             cfg = load_config(config, {**overrides, "concurrency": concurrency})
             summary = api.run_study(cfg, on_start=hooks.start, on_progress=hooks.progress)

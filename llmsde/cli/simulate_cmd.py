@@ -17,9 +17,7 @@ def _parse_state(text: str) -> list[float]:
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise FitInputError(
-            f"--from must be three numbers S,E,F; got {text!r}", "e.g. --from 5,4.5,8"
-        ) from None
+        raise FitInputError(f"--from must be three numbers S,E,F; got {text!r}", "e.g. --from 5,4.5,8") from None
     if len(values) != 3:
         raise FitInputError(f"--from must be three numbers S,E,F; got {len(values)}", "e.g. --from 5,4.5,8")
     return values
@@ -34,14 +32,10 @@ def simulate(
     steps: Annotated[int, typer.Option("--steps", help="Iterations to simulate.")] = 10,
     paths: Annotated[int, typer.Option("--paths", help="Number of paths.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the noise.")] = 0,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Output directory (default: next to the fit).")
-    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: next to the fit).")] = None,
     plot: Annotated[bool, typer.Option("--plot", help="Also write a PNG of the mean and bands.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
-    clip: Annotated[
-        str, typer.Option("--clip", help="Keep scores in [0,10]: clip, reflect or none.")
-    ] = "clip",
+    clip: Annotated[str, typer.Option("--clip", help="Keep scores in [0,10]: clip, reflect or none.")] = "clip",
 ) -> None:
     """Simulate paths of a fitted strategy; write paths, mean and quantile bands (and a PNG with --plot)."""
     from llmsde import render
@@ -74,9 +68,7 @@ def simulate(
             ("mean at the end", ", ".join(f"{v:.2f}" for v in final)),
             (
                 "5-95% at the end",
-                ", ".join(
-                    f"{sim.quantiles[0.05][-1, j]:.2f}-{sim.quantiles[0.95][-1, j]:.2f}" for j in range(3)
-                ),
+                ", ".join(f"{sim.quantiles[0.05][-1, j]:.2f}-{sim.quantiles[0.95][-1, j]:.2f}" for j in range(3)),
             ),
             *(("wrote", str(p)) for p in written),
         ],

@@ -144,18 +144,12 @@ def import_cmd(
     fmt: Annotated[
         str, typer.Option("--format", help="humaneval, mbpp, security-seed, or auto (from the fields).")
     ] = "auto",
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Task directory to write (default tasks/<name>).")
-    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Task directory to write (default tasks/<name>).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Import only the first N records.")] = None,
-    license: Annotated[
-        str | None, typer.Option("--license", help="Licence of the dataset, recorded.")
-    ] = None,
+    license: Annotated[str | None, typer.Option("--license", help="Licence of the dataset, recorded.")] = None,
     mapping: Annotated[str | None, typer.Option("--map", help="Rename fields: field=column,...")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out directory.")] = False,
-    no_verify: Annotated[
-        bool, typer.Option("--no-verify", help="Skip running the references in the sandbox.")
-    ] = False,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip running the references in the sandbox.")] = False,
     keep_failing: Annotated[
         bool, typer.Option("--keep-failing", help="Keep tasks whose reference fails its tests.")
     ] = False,

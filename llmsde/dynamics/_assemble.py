@@ -91,9 +91,7 @@ def assemble(
     point, real_log = continuous(beta, tot, group, s)
     method = s.method
     if not real_log:
-        notes.append(
-            "exact: logm(Phi) is not real (Phi has an eigenvalue <= 0); Euler-Maruyama estimates shown"
-        )
+        notes.append("exact: logm(Phi) is not real (Phi has an eigenvalue <= 0); Euler-Maruyama estimates shown")
         warnings.warn(f"strategy {label!r}: {notes[-1]}", LlmsdeWarning, stacklevel=4)
         s = s._replace(method="em")
         point, _ = continuous(beta, tot, group, s)
@@ -127,9 +125,7 @@ def assemble(
         return np.sqrt(np.clip(np.diagonal(sig, axis1=-2, axis2=-1), 0.0, None))
 
     interference = Interference(
-        corr_dx=_est(
-            itf.corr_dx(tot.yy, tot.ysum, tot.n), _opt(bsum, lambda t: itf.corr_dx(t.yy, t.ysum, t.n)), s
-        ),
+        corr_dx=_est(itf.corr_dx(tot.yy, tot.ysum, tot.n), _opt(bsum, lambda t: itf.corr_dx(t.yy, t.ysum, t.n)), s),
         coupling=_est(off, off_b, s),
         coupling_normalised=_est(norm, norm_b, s),
         noise_corr=_est(itf.noise_corr(point.sigma), None if boot is None else itf.noise_corr(boot.sigma), s),
@@ -143,9 +139,7 @@ def assemble(
     for p_i, name in enumerate(PREDICTORS):
         blocks[name] = {
             "one_step": _r2_block(one[p_i], one_all[p_i], _pick(one_b[0], p_i), _pick1(one_b[1], p_i), s),
-            "multi_step": _r2_block(
-                multi[p_i], multi_all[p_i], _pick(multi_b[0], p_i), _pick1(multi_b[1], p_i), s
-            ),
+            "multi_step": _r2_block(multi[p_i], multi_all[p_i], _pick(multi_b[0], p_i), _pick1(multi_b[1], p_i), s),
         }
     r2["held_out"] = blocks["model"]["one_step"]
     r2["multi_step"] = blocks["model"]["multi_step"]
@@ -158,9 +152,7 @@ def assemble(
         residual_normality=diag.normality(resid[tr.valid]),
         residual_autocorr=diag.lag1_autocorr(np.nan_to_num(resid), tr.valid),
         boundary_fraction=diag.boundary_fraction(x),
-        condition_number=diag.condition_number(
-            tot.zz[[0, 1, 2, 3 + (group or 0)]][:, [0, 1, 2, 3 + (group or 0)]]
-        ),
+        condition_number=diag.condition_number(tot.zz[[0, 1, 2, 3 + (group or 0)]][:, [0, 1, 2, 3 + (group or 0)]]),
         bootstrap_valid=n_valid_boot,
         bootstrap_total=0 if boot is None else len(boot.ok),
         exact_log_real=None if requested == "em" else real_log,
@@ -209,9 +201,7 @@ def _pick1(a: Array | None, i: int) -> Array | None:
     return None if a is None else a[:, i]
 
 
-def _in_sample_r2(
-    tot: SessionStats, beta: Array, bsum: SessionStats | None, beta_b: Array | None, s: Settings
-) -> R2:
+def _in_sample_r2(tot: SessionStats, beta: Array, bsum: SessionStats | None, beta_b: Array | None, s: Settings) -> R2:
     def r2(stats: SessionStats, bt: Array) -> tuple[Array, Array]:
         ssr = np.diagonal(residual_cross(stats, bt), axis1=-2, axis2=-1)
         return r2_from_sums(ssr, np.diagonal(stats.yy, axis1=-2, axis2=-1), stats.ysum, stats.n)
@@ -238,15 +228,13 @@ def _warn(label: str, d: Diagnostics) -> None:
     for name, frac in zip(names, d.boundary_fraction, strict=True):
         if not math.isnan(frac) and frac > diag.BOUNDARY_WARN:
             warnings.warn(
-                f"strategy {label!r}: {frac:.0%} of {name} scores sit on 0 or 10; "
-                "the linear SDE ignores the bound",
+                f"strategy {label!r}: {frac:.0%} of {name} scores sit on 0 or 10; the linear SDE ignores the bound",
                 LlmsdeWarning,
                 stacklevel=4,
             )
     if d.bootstrap_total and d.bootstrap_valid < 0.9 * d.bootstrap_total:
         warnings.warn(
-            f"strategy {label!r}: only {d.bootstrap_valid}/{d.bootstrap_total} bootstrap resamples "
-            "were usable",
+            f"strategy {label!r}: only {d.bootstrap_valid}/{d.bootstrap_total} bootstrap resamples were usable",
             LlmsdeWarning,
             stacklevel=4,
         )

@@ -29,13 +29,9 @@ def check_params(
 ) -> None:
     """Raise FitInputError for the first invalid estimator parameter."""
     if isinstance(dt, bool) or not isinstance(dt, Real) or not math.isfinite(float(dt)) or float(dt) <= 0:
-        raise FitInputError(
-            f"dt must be a finite number > 0; got {dt!r}", "use dt=1.0 (one unit per iteration)"
-        )
+        raise FitInputError(f"dt must be a finite number > 0; got {dt!r}", "use dt=1.0 (one unit per iteration)")
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, Integral) or int(n_bootstrap) < 0:
-        raise FitInputError(
-            f"n_bootstrap must be an integer >= 0; got {n_bootstrap!r}", "e.g. --bootstrap 1000"
-        )
+        raise FitInputError(f"n_bootstrap must be an integer >= 0; got {n_bootstrap!r}", "e.g. --bootstrap 1000")
     if isinstance(ci_level, bool) or not isinstance(ci_level, Real) or not 0.0 < float(ci_level) < 1.0:
         raise FitInputError(f"ci_level must be in the open interval (0, 1); got {ci_level!r}", "e.g. 0.95")
     if isinstance(folds, bool) or not isinstance(folds, Integral) or int(folds) < 2:
@@ -63,18 +59,14 @@ def check_panel(x: Any, labels: Sequence[str]) -> tuple[Array, tuple[str, ...]]:
             "pass a numpy array of numbers (NaN marks a missing score)",
         ) from None
     if arr.size == 0:
-        raise FitInputError(
-            f"x is empty (shape {arr.shape})", "give at least two sessions of two or more steps"
-        )
+        raise FitInputError(f"x is empty (shape {arr.shape})", "give at least two sessions of two or more steps")
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise FitInputError(
             f"x must have shape (n_sessions, n_steps, 3); got {arr.shape}",
             "stack each session's (security, efficiency, functionality) vectors",
         )
     if arr.shape[1] < 2:
-        raise FitInputError(
-            f"x needs n_steps >= 2 to form a transition; got {arr.shape[1]}", "run more iterations"
-        )
+        raise FitInputError(f"x needs n_steps >= 2 to form a transition; got {arr.shape[1]}", "run more iterations")
     if np.isinf(arr).any():
         raise FitInputError("x contains infinite values", "mark missing scores with NaN instead")
     if isinstance(labels, str):
@@ -86,9 +78,7 @@ def check_panel(x: Any, labels: Sequence[str]) -> tuple[Array, tuple[str, ...]]:
         )
     bad = [lab for lab in labs if not isinstance(lab, str) or not lab]
     if bad:
-        raise FitInputError(
-            f"labels must be non-empty strings; got {bad[0]!r}", "label each session's strategy"
-        )
+        raise FitInputError(f"labels must be non-empty strings; got {bad[0]!r}", "label each session's strategy")
     return arr, labs
 
 
@@ -101,9 +91,7 @@ def check_strategy(
     k = REGRESSORS[model] if check_constant else 2
     where = f"strategy {label!r}"
     if n_sessions == 0:
-        raise FitInputError(
-            f"{where} has no usable transition (every pair of states has a NaN)", "check scores"
-        )
+        raise FitInputError(f"{where} has no usable transition (every pair of states has a NaN)", "check scores")
     if n_sessions == 1:
         raise FitInputError(
             f"{where} has one session; the bootstrap and k-fold resample whole sessions and need at least 2",
@@ -111,8 +99,7 @@ def check_strategy(
         )
     if n_sessions < k:
         raise FitInputError(
-            f"{where} has {n_sessions} sessions, fewer than the {k} drift parameters per objective "
-            f"of model {model!r}",
+            f"{where} has {n_sessions} sessions, fewer than the {k} drift parameters per objective of model {model!r}",
             "run more sessions or use --model diagonal",
         )
     if n_sessions < folds:
@@ -121,9 +108,7 @@ def check_strategy(
             f"pass --folds {max(2, n_sessions)}",
         )
     if n_trans <= k + 1:
-        raise FitInputError(
-            f"{where} has {n_trans} usable transitions; need more than {k + 1}", "run longer sessions"
-        )
+        raise FitInputError(f"{where} has {n_trans} usable transitions; need more than {k + 1}", "run longer sessions")
     if not check_constant:
         return
     prev = x[:, :-1, :][valid]
@@ -131,7 +116,6 @@ def check_strategy(
         spread = float(np.ptp(prev[:, j]))
         if spread == 0.0:
             raise FitInputError(
-                f"objective {name!r} is constant ({prev[0, j]:g}) in {where}, "
-                "so its drift is not identifiable",
+                f"objective {name!r} is constant ({prev[0, j]:g}) in {where}, so its drift is not identifiable",
                 "fit an objective that varies, or use --model pooled to share A across strategies",
             )

@@ -81,9 +81,7 @@ def _check(sessions: int, iterations: int, replications: int, n_bootstrap: int) 
         ("n_bootstrap", n_bootstrap, 20),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise FitInputError(
-                f"{name} must be an integer >= {low}; got {value!r}", f"e.g. {name}={max(low, 10)}"
-            )
+            raise FitInputError(f"{name} must be an integer >= {low}; got {value!r}", f"e.g. {name}={max(low, 10)}")
 
 
 def calibrate(

@@ -59,9 +59,7 @@ def score_model(
             gs = weighted(st, (g_local == g).astype(np.float64))
             cov = residual_cross(gs, sol.beta) / gs.n
             sign, logdet = np.linalg.slogdet(cov)
-            loglik += (
-                -0.5 * float(gs.n) * (3 * math.log(2 * math.pi) + (logdet if sign > 0 else math.nan) + 3)
-            )
+            loglik += -0.5 * float(gs.n) * (3 * math.log(2 * math.pi) + (logdet if sign > 0 else math.nan) + 3)
             n_total += float(gs.n)
         cv = cross_validate(x[idx], tr, st, mask, g_local, fold_of[idx], REGRESSORS[model])
         held += float(np.sum(cv.loglik))
@@ -76,9 +74,7 @@ def score_model(
     )
 
 
-def compare(
-    x: Array, groups: NDArray[np.int64], n_groups: int, fold_of: NDArray[np.int64]
-) -> tuple[ModelScore, ...]:
+def compare(x: Array, groups: NDArray[np.int64], n_groups: int, fold_of: NDArray[np.int64]) -> tuple[ModelScore, ...]:
     """Rows for every model; a model that cannot be fitted on this panel gets NaN figures."""
     rows = []
     for model in MODELS:

@@ -91,9 +91,7 @@ class LinearSdeEstimator:
         labels : sequence of str, length n_sessions
             Strategy label of each session; strategies appear in the result in order of first appearance.
         """
-        check_params(
-            self.dt, self.n_bootstrap, self.ci_level, self.folds, self.method, self.model, self.random_state
-        )
+        check_params(self.dt, self.n_bootstrap, self.ci_level, self.folds, self.method, self.model, self.random_state)
         arr, labs = check_panel(x, labels)
         rng = np.random.default_rng(self.random_state)
         names = list(dict.fromkeys(labs))
@@ -109,9 +107,7 @@ class LinearSdeEstimator:
         settings = Settings(float(self.dt), float(self.ci_level), str(self.method), model, REGRESSORS[model])
         fits: dict[str, StrategyFit] = {}
         units = (
-            [np.arange(len(labs))]
-            if model == "pooled"
-            else [np.flatnonzero(groups == g) for g in range(len(names))]
+            [np.arange(len(labs))] if model == "pooled" else [np.flatnonzero(groups == g) for g in range(len(names))]
         )
         for idx in units:
             pooled = model == "pooled"
@@ -206,9 +202,7 @@ def _assemble_group(
     return assemble(name, x[sub], tr_g, st_g, beta, beta_b, w_g, held_g, group, settings)
 
 
-def _bootstrap_weights(
-    groups: NDArray[np.int64], n_groups: int, n_boot: int, rng: np.random.Generator
-) -> Array:
+def _bootstrap_weights(groups: NDArray[np.int64], n_groups: int, n_boot: int, rng: np.random.Generator) -> Array:
     """Session multiplicities of shape (n_boot, n_sessions): a multinomial resample within each strategy."""
     w = np.zeros((n_boot, len(groups)))
     for g in range(n_groups):

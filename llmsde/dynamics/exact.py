@@ -51,9 +51,7 @@ def from_var(phi: Array, c: Array, q: Array, dt: float) -> ExactParams:
     eye = np.eye(3)
     rhs = np.einsum("bij,bj->bi", a, c2)
     b = np.einsum("bij,bj->bi", np.linalg.pinv(phi_safe - eye), rhs)
-    ksum = np.einsum("bij,kl->bikjl", a, eye).reshape(-1, 9, 9) + np.einsum("ij,bkl->bikjl", eye, a).reshape(
-        -1, 9, 9
-    )
+    ksum = np.einsum("bij,kl->bikjl", a, eye).reshape(-1, 9, 9) + np.einsum("ij,bkl->bikjl", eye, a).reshape(-1, 9, 9)
     kron = np.einsum("bij,bkl->bikjl", phi_safe, phi_safe).reshape(-1, 9, 9) - np.eye(9)
     with np.errstate(all="ignore"):
         m = np.linalg.pinv(ksum) @ kron

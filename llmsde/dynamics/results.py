@@ -287,9 +287,7 @@ class SdeFit:
         """Read a fit.json document; another schema version is a ValueError (callers add the hint)."""
         version = int(d.get("schema_version", -1))
         if version != SCHEMA_VERSION:
-            raise ValueError(
-                f"fit.json schema_version {version} is not supported (expected {SCHEMA_VERSION})"
-            )
+            raise ValueError(f"fit.json schema_version {version} is not supported (expected {SCHEMA_VERSION})")
         return cls(
             strategies={k: StrategyFit.from_dict(v) for k, v in d["strategies"].items()},
             meta=dict(d.get("meta", {})),

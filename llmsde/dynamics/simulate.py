@@ -105,9 +105,7 @@ def simulate(
             "e.g. --from 5,5,8",
         )
     if clip != "none" and ((start < 0).any() or (start > 10).any()):
-        raise FitInputError(
-            f"the start state {list(start)} lies outside [0, 10]", "give scores between 0 and 10"
-        )
+        raise FitInputError(f"the start state {list(start)} lies outside [0, 10]", "give scores between 0 and 10")
     rng = np.random.default_rng(seed)
     xs = simulate_params(fit.A.value, fit.b.value, fit.Sigma.value, start, steps, paths, rng, dt, clip)
     quant = np.quantile(xs, QUANTILES, axis=0)

@@ -84,8 +84,6 @@ def equilibrium(a: Array, b: Array) -> tuple[Array, NDArray[np.bool_]]:
     safe_a = np.where(finite[:, None, None], a2, np.eye(3))
     rcond = 1.0 / np.linalg.cond(safe_a)
     ok = finite & (rcond > SINGULAR_RCOND)
-    solved = np.linalg.solve(
-        np.where(ok[:, None, None], safe_a, np.eye(3)), -np.where(ok[:, None], b2, 0.0)[..., None]
-    )
+    solved = np.linalg.solve(np.where(ok[:, None, None], safe_a, np.eye(3)), -np.where(ok[:, None], b2, 0.0)[..., None])
     xs = np.where(ok[:, None], solved[..., 0], np.nan)
     return xs.reshape(b.shape), ok.reshape(b.shape[:-1])

@@ -73,8 +73,7 @@ class Truth:
             "x0_mean": list(self.x0_mean),
             "x0_sd": list(self.x0_sd),
             "strategies": {
-                k: {"A": p.A.tolist(), "b": p.b.tolist(), "Sigma": p.Sigma.tolist()}
-                for k, p in self.strategies.items()
+                k: {"A": p.A.tolist(), "b": p.b.tolist(), "Sigma": p.Sigma.tolist()} for k, p in self.strategies.items()
             },
             "achieved": self.achieved,
         }
@@ -108,9 +107,7 @@ def _arr(p: Any, key: str, shape: tuple[int, ...], name: str) -> Array:
     try:
         a = np.asarray(p[key], dtype=np.float64)
     except (KeyError, TypeError, ValueError):
-        raise FitInputError(
-            f"truth strategy {name!r}: {key} is missing or not numeric", _TRUTH_HINT
-        ) from None
+        raise FitInputError(f"truth strategy {name!r}: {key} is missing or not numeric", _TRUTH_HINT) from None
     if a.shape != shape or not np.isfinite(a).all():
         raise FitInputError(
             f"truth strategy {name!r}: {key} must be finite with shape {shape}; got {a.shape}", _TRUTH_HINT

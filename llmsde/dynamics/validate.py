@@ -90,9 +90,7 @@ def cross_validate(
     by_group = weighted(stats, cell.sum(axis=1))
     for f_i, f in enumerate(folds):
         t = np.flatnonzero(fold_of == f)
-        sol = solve(
-            total.zz - by_cell.zz[:, f_i].sum(axis=0), total.zy - by_cell.zy[:, f_i].sum(axis=0), mask
-        )
+        sol = solve(total.zz - by_cell.zz[:, f_i].sum(axis=0), total.zy - by_cell.zy[:, f_i].sum(axis=0), mask)
         if not bool(sol.valid):
             failed += 1
             continue

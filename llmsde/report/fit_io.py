@@ -42,9 +42,7 @@ def read_fit(path: str | Path) -> SdeFit:
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise FitInputError(
-            f"{p} is not valid JSON: {err}", "pass the fit.json written by `llmsde fit`"
-        ) from None
+        raise FitInputError(f"{p} is not valid JSON: {err}", "pass the fit.json written by `llmsde fit`") from None
     try:
         return SdeFit.from_dict(data)
     except ValueError as err:

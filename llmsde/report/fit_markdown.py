@@ -48,13 +48,10 @@ def _cell(e: Estimate, i: int, j: int, digits: int = 3) -> str:
 def _strategy(sf: StrategyFit) -> list[str]:
     lines = [f"## Strategy {sf.label}", ""]
     lines += [
-        f"{sf.n_sessions} sessions, {sf.n_transitions} transitions used, "
-        f"{sf.n_dropped} dropped (missing scores).",
+        f"{sf.n_sessions} sessions, {sf.n_transitions} transitions used, {sf.n_dropped} dropped (missing scores).",
         "",
     ]
-    lines += ["Drift matrix A (row: objective that changes; column: level that drives it):", ""] + _matrix(
-        sf.A
-    )
+    lines += ["Drift matrix A (row: objective that changes; column: level that drives it):", ""] + _matrix(sf.A)
     lines += ["", "Drift intercept b:", ""] + _vector(sf.b)
     lines += ["", "Diffusion Sigma (per iteration):", ""] + _matrix(sf.Sigma)
     if sf.equilibrium is not None:
@@ -68,13 +65,9 @@ def _strategy(sf: StrategyFit) -> list[str]:
         ]
         for k in range(3)
     ]
-    lines += ["", "Eigenvalues of A (slowest first):", ""] + _table(
-        ["mode", "Re", "Im", "|1+lambda dt|"], eig_rows
-    )
+    lines += ["", "Eigenvalues of A (slowest first):", ""] + _table(["mode", "Re", "Im", "|1+lambda dt|"], eig_rows)
     lines += ["", "Interference, view (a) Corr(dx_i, dx_j):", ""] + _matrix(sf.interference.corr_dx, 2)
-    lines += ["", "Interference, view (b) drift coupling A_ij (i != j):", ""] + _matrix(
-        sf.interference.coupling
-    )
+    lines += ["", "Interference, view (b) drift coupling A_ij (i != j):", ""] + _matrix(sf.interference.coupling)
     lines += ["", "Interference, view (c) noise correlation:", ""] + _matrix(sf.interference.noise_corr, 2)
     r2_rows = []
     for name, block in (("model", sf.r2), *((k, v) for k, v in sf.baselines.items())):
@@ -119,8 +112,7 @@ def render_fit_markdown(fit: SdeFit, source: str = "") -> str:
             [
                 "## Model comparison",
                 "",
-                "`*` marks the model fitted above. Lower AIC/BIC and higher held-out "
-                "log-likelihood are better.",
+                "`*` marks the model fitted above. Lower AIC/BIC and higher held-out log-likelihood are better.",
                 "",
             ]
             + _table(cols, rows)

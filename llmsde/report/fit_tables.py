@@ -75,8 +75,7 @@ def summary_rows(fit: SdeFit) -> tuple[tuple[str, ...], list[list[str]]]:
         eig = ", ".join(_complex(float(r), float(i)) for r, i in sf.eigenvalues.value)
         cells.append(
             [
-                f"{sf.n_sessions} / {sf.n_transitions}"
-                + (f" ({sf.n_dropped} dropped)" if sf.n_dropped else ""),
+                f"{sf.n_sessions} / {sf.n_transitions}" + (f" ({sf.n_dropped} dropped)" if sf.n_dropped else ""),
                 fmt_ci(sf.rho),
                 fmt(sf.half_life.value, 1),
                 eig,
@@ -115,15 +114,13 @@ def strategy_rows(sf: StrategyFit) -> list[tuple[str, str]]:
         (
             "R2 held-out: model / no change / mean change",
             " / ".join(
-                fmt(r.overall.value)
-                for r in (sf.r2["held_out"], *(b["one_step"] for b in sf.baselines.values()))
+                fmt(r.overall.value) for r in (sf.r2["held_out"], *(b["one_step"] for b in sf.baselines.values()))
             ),
         ),
         (
             "R2 multi-step: model / no change / mean change",
             " / ".join(
-                fmt(r.overall.value)
-                for r in (sf.r2["multi_step"], *(b["multi_step"] for b in sf.baselines.values()))
+                fmt(r.overall.value) for r in (sf.r2["multi_step"], *(b["multi_step"] for b in sf.baselines.values()))
             ),
         ),
         ("residual lag-1 autocorr", _vector(sf.diagnostics.residual_autocorr)),

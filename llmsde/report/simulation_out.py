@@ -88,9 +88,7 @@ def write_simulation_plot(sim: SimulationResult, path: Path, title: str) -> Path
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharex=True)
     for j, (ax, name) in enumerate(zip(axes, _OBJECTIVES, strict=True)):
         ax.fill_between(steps, sim.quantiles[0.05][:, j], sim.quantiles[0.95][:, j], alpha=0.2, label="5-95%")
-        ax.fill_between(
-            steps, sim.quantiles[0.25][:, j], sim.quantiles[0.75][:, j], alpha=0.35, label="25-75%"
-        )
+        ax.fill_between(steps, sim.quantiles[0.25][:, j], sim.quantiles[0.75][:, j], alpha=0.35, label="25-75%")
         ax.plot(steps, sim.mean[:, j], lw=2, label="mean")
         ax.set_title(name)
         ax.set_xlabel("iteration k")

@@ -68,9 +68,7 @@ def _same(a: float, b: float) -> bool:
 
 def _same_vector(rec: dict[str, Any], new: IterationRecord) -> bool:
     old = (rec["security"], rec["efficiency"], rec["functionality"])
-    return all(
-        _same(a, b) for a, b in zip(old, (new.security, new.efficiency, new.functionality), strict=True)
-    )
+    return all(_same(a, b) for a, b in zip(old, (new.security, new.efficiency, new.functionality), strict=True))
 
 
 def _new_record(rec: dict[str, Any], result: ScoreResult | None) -> IterationRecord:

@@ -112,11 +112,7 @@ def _build_messages(
     ctx: RunContext, task: Task, strategy: StrategyLike, state: ChainState, seed: int
 ) -> list[ChatMessage]:
     k = state.next_k
-    fresh = (
-        initial_messages(task, strategy)
-        if state.code is None
-        else strategy.messages(task, state.code, k, seed)
-    )
+    fresh = initial_messages(task, strategy) if state.code is None else strategy.messages(task, state.code, k, seed)
     provider = ctx.config.provider
     if provider.history == "last" or not state.history:
         return fresh

@@ -142,9 +142,7 @@ def _build(fd: int) -> Any:  # noqa: C901 - one closure scope on purpose (see th
         restore()
         return {"ok": True, "times": times, "inner": inner}
 
-    def run_op(
-        op: dict[str, Any], fn: Any, test_ns: dict[str, Any] | None, setup_error: str | None
-    ) -> dict[str, Any]:
+    def run_op(op: dict[str, Any], fn: Any, test_ns: dict[str, Any] | None, setup_error: str | None) -> dict[str, Any]:
         kind = op["kind"]
         start = cpu()
         try:
@@ -177,11 +175,7 @@ def _build(fd: int) -> Any:  # noqa: C901 - one closure scope on purpose (see th
             exec_(compile_(job["code"], "<candidate>", "exec"), ns)
             restore()
             fn = ns.get(job["entry"])
-            error = (
-                None
-                if callable_(fn)
-                else f"NameError: entry point {job['entry']!r} is not defined as a function"
-            )
+            error = None if callable_(fn) else f"NameError: entry point {job['entry']!r} is not defined as a function"
         except base_exc as exc:
             restore()
             error = describe(exc)

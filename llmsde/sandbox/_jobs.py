@@ -55,9 +55,7 @@ class JobRunner:
 
         for ctrl, path in self.cgroups.items():
             step(f"{ctrl}-cgroup", _write, os.path.join(path, "cgroup.procs"), str(os.getpid()))
-        step(
-            "rlimits", iso.apply_rlimits, job["cpu_total_s"], job["memory_mb"] + 64, job["max_procs"], 16, 64
-        )
+        step("rlimits", iso.apply_rlimits, job["cpu_total_s"], job["memory_mb"] + 64, job["max_procs"], 16, 64)
         if self.root:
             step("uid", iso.drop_privileges, self.uid)
         step("landlock", iso.apply_landlock, self.read_paths, scratch)
@@ -206,9 +204,7 @@ class JobRunner:
                         break
                     if frame["t"] == "op":
                         expect += 1
-                    if frame["t"] in ("done", "probe", "fatal") or (
-                        frame["t"] == "import" and not frame["ok"]
-                    ):
+                    if frame["t"] in ("done", "probe", "fatal") or (frame["t"] == "import" and not frame["ok"]):
                         done = True
                     frames.append(frame)
                     if frame["t"] in ("import", "op"):

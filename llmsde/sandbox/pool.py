@@ -62,9 +62,7 @@ class IsolationReport:
     interpreter: str = ""
 
     @classmethod
-    def from_layers(
-        cls, layers: dict[str, bool], interpreter: str, extra: tuple[str, ...] = ()
-    ) -> IsolationReport:
+    def from_layers(cls, layers: dict[str, bool], interpreter: str, extra: tuple[str, ...] = ()) -> IsolationReport:
         """Summarise probed layers; unknown keys are kept in ``layers`` but not required."""
         full = {name: bool(layers.get(name)) for name in LAYERS}
         level = "+".join(name for name, ok in full.items() if ok) or "none"
@@ -243,9 +241,7 @@ def _job(program: Program, config: SandboxConfig) -> dict[str, Any]:
                     "min_pass_s": op.min_pass_s,
                 }
             )
-        ops[-1].update(
-            wall_s=op.wall_s, cpu_s=max(config.cpu_s, op.wall_s if isinstance(op, WorkloadOp) else 0)
-        )
+        ops[-1].update(wall_s=op.wall_s, cpu_s=max(config.cpu_s, op.wall_s if isinstance(op, WorkloadOp) else 0))
     total = config.wall_s + sum(op.wall_s for op in program.ops) + 1.0
     return {
         "code": program.code,

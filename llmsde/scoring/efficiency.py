@@ -55,8 +55,6 @@ def time_score(candidate_s: float, reference_s: float) -> float:
     return 10.0 / (1.0 + max(candidate_s, 0.0) / reference_s)
 
 
-def efficiency_score(
-    candidate_s: float, reference_s: float, metrics: dict[str, Any], time_weight: float
-) -> float:
+def efficiency_score(candidate_s: float, reference_s: float, metrics: dict[str, Any], time_weight: float) -> float:
     """Weighted combination of :func:`time_score` and :func:`radon_score`."""
     return time_weight * time_score(candidate_s, reference_s) + (1.0 - time_weight) * radon_score(metrics)

@@ -46,9 +46,7 @@ def values_equal(got: Any, want: Any, approx: bool = False) -> bool:
             return math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-6)
         return got == want
     if isinstance(got, list) and isinstance(want, list):
-        return len(got) == len(want) and all(
-            values_equal(g, w, approx) for g, w in zip(got, want, strict=True)
-        )
+        return len(got) == len(want) and all(values_equal(g, w, approx) for g, w in zip(got, want, strict=True))
     if isinstance(got, dict) and isinstance(want, dict):
         return got.keys() == want.keys() and all(values_equal(got[k], want[k], approx) for k in want)
     return type(got) is type(want) and bool(got == want)

@@ -22,8 +22,7 @@ def security_score(findings: list[dict[str, Any]], config: ScoringConfig) -> flo
     """``10 * exp(-w / security_scale)`` with ``w = sum(severity_weight * confidence_weight)`` over
     findings."""
     w = sum(
-        config.severity_weights.get(str(f["severity"]), 0.0)
-        * config.confidence_weights.get(str(f["confidence"]), 0.0)
+        config.severity_weights.get(str(f["severity"]), 0.0) * config.confidence_weights.get(str(f["confidence"]), 0.0)
         for f in findings
     )
     return 10.0 * math.exp(-w / config.security_scale)

@@ -68,9 +68,7 @@ def _step(value: Any, where: str) -> int:
     try:
         k = float(value)
     except (TypeError, ValueError):
-        raise FitInputError(
-            f"{where}: column 'k' is not an iteration number: {value!r}", "use 0, 1, 2, ..."
-        ) from None
+        raise FitInputError(f"{where}: column 'k' is not an iteration number: {value!r}", "use 0, 1, 2, ...") from None
     if not k.is_integer() or k < 0:
         raise FitInputError(f"{where}: column 'k' must be an integer >= 0; got {value!r}", "use 0, 1, 2, ...")
     return int(k)
@@ -98,9 +96,7 @@ def panel_from_records(records: Iterable[Mapping[str, Any]], source: str = "pane
         vals = tuple(_number(rec[c], c, where) for c in _SCORES)
         steps = rows.setdefault(sid, {})
         if k in steps:
-            raise FitInputError(
-                f"{where}: session {sid!r} has iteration k={k} twice", "remove the duplicate row"
-            )
+            raise FitInputError(f"{where}: session {sid!r} has iteration k={k} twice", "remove the duplicate row")
         steps[k] = (vals[0], vals[1], vals[2])
     if not rows:
         raise FitInputError(f"{source} has no rows", _HINT)
@@ -122,9 +118,7 @@ def read_panel_file(path: str | Path) -> Panel:
     """Read a CSV, JSONL or Parquet panel file (chosen by suffix)."""
     p = Path(path)
     if not p.is_file():
-        raise FitInputError(
-            f"panel file not found: {p}", "pass a run directory or a .csv/.jsonl/.parquet panel"
-        )
+        raise FitInputError(f"panel file not found: {p}", "pass a run directory or a .csv/.jsonl/.parquet panel")
     suffix = p.suffix.lower()
     if suffix == ".csv":
         with p.open(newline="", encoding="utf-8") as fh:
@@ -144,9 +138,7 @@ def read_panel_file(path: str | Path) -> Panel:
                         f"{p} line {i} is not JSON: {err.msg}", "write one JSON object per line"
                     ) from None
                 if not isinstance(rec, dict):
-                    raise FitInputError(
-                        f"{p} line {i} is not a JSON object", "write one JSON object per line"
-                    )
+                    raise FitInputError(f"{p} line {i} is not a JSON object", "write one JSON object per line")
                 records.append(rec)
         return panel_from_records(records, str(p))
     if suffix == ".parquet":

@@ -135,9 +135,7 @@ class RunStore:
 
     def add_sessions(self, sessions: Iterable[SessionRow]) -> None:
         """Record the planned sessions in one transaction."""
-        rows = [
-            (s.session_id, s.ordinal, s.task_id, s.strategy, s.replicate, s.seed, s.status) for s in sessions
-        ]
+        rows = [(s.session_id, s.ordinal, s.task_id, s.strategy, s.replicate, s.seed, s.status) for s in sessions]
         try:
             with self._transaction() as conn:
                 conn.executemany("INSERT INTO sessions VALUES (?,?,?,?,?,?,?)", rows)
@@ -147,8 +145,7 @@ class RunStore:
     def sessions(self) -> list[SessionRow]:
         """All sessions in plan order."""
         cur = self._conn.execute(
-            "SELECT session_id, ordinal, task_id, strategy, replicate, seed, status"
-            " FROM sessions ORDER BY ordinal"
+            "SELECT session_id, ordinal, task_id, strategy, replicate, seed, status FROM sessions ORDER BY ordinal"
         )
         return [SessionRow(*row) for row in cur]
 
@@ -181,9 +178,7 @@ class RunStore:
             with self._transaction() as conn:
                 conn.execute(f"INSERT INTO iterations VALUES ({','.join('?' * len(values))})", values)
                 if session_done:
-                    conn.execute(
-                        "UPDATE sessions SET status = 'done' WHERE session_id = ?", (record.session_id,)
-                    )
+                    conn.execute("UPDATE sessions SET status = 'done' WHERE session_id = ?", (record.session_id,))
         except sqlite3.IntegrityError as err:
             raise StoreError(
                 f"cannot store iteration ({record.session_id}, {record.k}): {err}",
@@ -269,9 +264,7 @@ class RunStore:
     def mark_resumed(self) -> None:
         """Count one more resume and set the status back to running."""
         with self._transaction() as conn:
-            conn.execute(
-                "UPDATE run SET resumes = resumes + 1, status = 'running', ended_at = NULL WHERE id = 1"
-            )
+            conn.execute("UPDATE run SET resumes = resumes + 1, status = 'running', ended_at = NULL WHERE id = 1")
 
     def finish(self, status: str) -> None:
         """Record how this invocation ended: ``complete``, ``stopped`` (resumable) or ``failed``."""

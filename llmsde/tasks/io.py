@@ -82,9 +82,7 @@ def write_task_dir(
     ids = [t.id for t in tasks]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise TaskFileError(
-            f"duplicate task ids: {', '.join(dupes[:5])}", "task ids must be unique in a directory"
-        )
+        raise TaskFileError(f"duplicate task ids: {', '.join(dupes[:5])}", "task ids must be unique in a directory")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
@@ -95,10 +93,7 @@ def write_task_dir(
         index = {
             **manifest,
             "schema_version": TASK_DIR_SCHEMA,
-            "tasks": [
-                {"id": t.id, "file": name, "tests": len(t.tests)}
-                for t, name in zip(tasks, names, strict=True)
-            ],
+            "tasks": [{"id": t.id, "file": name, "tests": len(t.tests)} for t, name in zip(tasks, names, strict=True)],
         }
         _write_json(tmp / INDEX_NAME, index)
         if out.exists():
@@ -118,13 +113,9 @@ def _load_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise TaskFileError(
-            f"task file not found: {path}", "re-import the directory or fix index.json"
-        ) from None
+        raise TaskFileError(f"task file not found: {path}", "re-import the directory or fix index.json") from None
     except json.JSONDecodeError as err:
-        raise TaskFileError(
-            f"{path} line {err.lineno}: invalid JSON ({err.msg})", "fix or re-import it"
-        ) from None
+        raise TaskFileError(f"{path} line {err.lineno}: invalid JSON ({err.msg})", "fix or re-import it") from None
     except (OSError, UnicodeDecodeError) as err:
         raise TaskFileError(f"cannot read {path}: {err}", "check the file") from None
 
@@ -166,15 +157,11 @@ def read_task_dir(path: str | Path) -> list[Task]:
     file."""
     root = Path(path)
     if not root.is_dir():
-        raise TaskFileError(
-            f"task directory not found: {root}", "create one with `llmsde tasks import FILE --out DIR`"
-        )
+        raise TaskFileError(f"task directory not found: {root}", "create one with `llmsde tasks import FILE --out DIR`")
     manifest = read_manifest(root)
     files = _task_files(root, manifest)
     if not files:
-        raise TaskFileError(
-            f"{root} holds no task files", "create one with `llmsde tasks import FILE --out DIR`"
-        )
+        raise TaskFileError(f"{root} holds no task files", "create one with `llmsde tasks import FILE --out DIR`")
     tasks: list[Task] = []
     seen: set[str] = set()
     for file in files:
@@ -189,13 +176,9 @@ def read_task_dir(path: str | Path) -> list[Task]:
                 "see docs/datasets.md for the task file format",
             ) from None
         if not task.entry_point.isidentifier():
-            raise TaskFileError(
-                f"{file}: entry_point {task.entry_point!r} is not a Python name", "fix the file"
-            )
+            raise TaskFileError(f"{file}: entry_point {task.entry_point!r} is not a Python name", "fix the file")
         if task.id in seen:
-            raise TaskFileError(
-                f"{file}: duplicate task id {task.id!r}", "task ids must be unique in a directory"
-            )
+            raise TaskFileError(f"{file}: duplicate task id {task.id!r}", "task ids must be unique in a directory")
         seen.add(task.id)
         tasks.append(task)
     return tasks

@@ -113,9 +113,7 @@ def _from_config(name: str, cfg: StrategyConfig, base: Strategy | None) -> Strat
     parts.append("\n".join(current).strip("\n"))
     paraphrases = tuple(p for p in parts if p.strip())
     if not paraphrases:
-        raise ConfigError(
-            f"strategy '{name}' has an empty prompt", "write the prompt text in [strategy.NAME] prompt"
-        )
+        raise ConfigError(f"strategy '{name}' has an empty prompt", "write the prompt text in [strategy.NAME] prompt")
     missing = [p for p in paraphrases if "{code}" not in p]
     if missing:
         raise ConfigError(
@@ -144,7 +142,5 @@ def get_strategy(name: str, custom: Mapping[str, StrategyConfig] | None = None) 
         return _from_config(name, custom[name], base)
     if base is None:
         known = ", ".join(available_strategies(custom))
-        raise ConfigError(
-            f"unknown strategy '{name}'", f"known strategies: {known}; or add a [strategy.{name}] table"
-        )
+        raise ConfigError(f"unknown strategy '{name}'", f"known strategies: {known}; or add a [strategy.{name}] table")
     return base

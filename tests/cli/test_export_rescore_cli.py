@@ -38,9 +38,7 @@ def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 def run_dir(tmp_path: Path) -> Path:
     tasks = write_task_dir(tmp_path / "tasks" / "inc", [TASK], {})
     config = build_config({"tasks": [str(tasks)]}).model_dump(mode="json", by_alias=True)
-    manifest = RunManifest(
-        run_id="r", config=config, versions={}, provider="p", model="m", base_url=None, seed=0
-    )
+    manifest = RunManifest(run_id="r", config=config, versions={}, provider="p", model="m", base_url=None, seed=0)
     path = tmp_path / "runs" / "r"
     with RunStore.create(path, config, manifest) as store:
         store.add_sessions([SessionRow("a", 0, "inc", "EF", 0, 1), SessionRow("b", 1, "inc", "SF", 0, 2)])
@@ -51,9 +49,7 @@ def run_dir(tmp_path: Path) -> Path:
     return path
 
 
-def test_export_then_rescore_then_export(
-    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_export_then_rescore_then_export(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["export", str(run_dir), "--format", "jsonl", "--json"], capsys)
     assert code == 0 and json.loads(out)["iterations"] == 4
     code, out, _ = _run(["rescore", str(run_dir), "--out", str(tmp_path / "new"), "--json"], capsys)
@@ -68,9 +64,7 @@ def test_export_then_rescore_then_export(
     assert functionality == [10.0, 0.0, 10.0, 0.0]
 
 
-def test_rescore_human_output_and_bad_run(
-    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_rescore_human_output_and_bad_run(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["rescore", str(run_dir), "--out", str(tmp_path / "n2")], capsys)
     assert code == 0 and "scores changed" in out
     code, _, err = _run(["rescore", str(tmp_path / "missing")], capsys)

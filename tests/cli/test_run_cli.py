@@ -50,9 +50,7 @@ def test_json_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert Path(summary["run_dir"]).is_dir() and summary["wall_s"] > 0
 
 
-def test_unknown_key_strategy_task_exit_2_with_choices(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_unknown_key_strategy_task_exit_2_with_choices(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("sesions = 3\n", encoding="utf-8")
     code, _, err = _run(["run", str(bad)], capsys)

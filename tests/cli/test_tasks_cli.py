@@ -44,9 +44,7 @@ def test_import_json_then_list_and_show(
     )
     assert code == 0
     report = json.loads(out)
-    assert (
-        report["imported"] == 4 and report["reference_passed"] is None and report["reference_total"] is None
-    )
+    assert report["imported"] == 4 and report["reference_passed"] is None and report["reference_total"] is None
     assert report["skipped"] == [{"id": "mbpp/903", "reason": report["skipped"][0]["reason"]}]
     assert report["out_dir"] == str(Path("tasks") / "mbpp_full_mini")
 

@@ -16,13 +16,9 @@ EF_LIKE = TruthParams(
 
 def panel(truth: Truth | None = None, sessions: int = 200, iterations: int = 10, seed: int = 0):
     """(x, labels) simulated from ``truth`` (default: the DESIGN.md reference truth)."""
-    return simulate_panel(
-        truth or reference_truth(iterations), sessions, iterations, np.random.default_rng(seed)
-    )
+    return simulate_panel(truth or reference_truth(iterations), sessions, iterations, np.random.default_rng(seed))
 
 
-def one(
-    params: TruthParams = EF_LIKE, sessions: int = 200, iterations: int = 10, seed: int = 0, label: str = "X"
-):
+def one(params: TruthParams = EF_LIKE, sessions: int = 200, iterations: int = 10, seed: int = 0, label: str = "X"):
     """A one-strategy panel."""
     return panel(Truth({label: params}), sessions, iterations, seed)

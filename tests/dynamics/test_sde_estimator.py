@@ -46,9 +46,7 @@ def test_r2_and_baselines(reference_fit) -> None:
         assert held <= r2_in + 1e-9 and held > r2_in - 0.05
         assert held > float(sf.baselines["mean_change"]["one_step"].overall.value)
         assert held > float(sf.baselines["no_change"]["one_step"].overall.value)
-        assert float(sf.r2["multi_step"].overall.value) > float(
-            sf.baselines["no_change"]["multi_step"].overall.value
-        )
+        assert float(sf.r2["multi_step"].overall.value) > float(sf.baselines["no_change"]["multi_step"].overall.value)
 
 
 def test_interference_views(reference_fit) -> None:

@@ -44,9 +44,7 @@ def test_diagonal_mask_gives_univariate_regressions() -> None:
     beta = lin.solve(tot.zz, tot.zy, lin.mask_for("diagonal", 4)).beta
     prev, nxt = x[:, :-1].reshape(-1, 3), x[:, 1:].reshape(-1, 3)
     for j in range(3):
-        coef = np.linalg.lstsq(
-            np.column_stack([prev[:, j], np.ones(len(prev))]), nxt[:, j] - prev[:, j], rcond=None
-        )[0]
+        coef = np.linalg.lstsq(np.column_stack([prev[:, j], np.ones(len(prev))]), nxt[:, j] - prev[:, j], rcond=None)[0]
         np.testing.assert_allclose(beta[[j, 3], j], coef, atol=1e-10)
         assert np.count_nonzero(beta[:3, j]) == 1
 
@@ -92,9 +90,7 @@ def test_exact_conversion_flags_negative_eigenvalues() -> None:
     assert np.isnan(got.a).all()
 
 
-@pytest.mark.parametrize(
-    "lam,expected", [([-0.2, -0.5, -1.0], "exponential"), ([0.0, -0.5, -1.0], "marginal")]
-)
+@pytest.mark.parametrize("lam,expected", [([-0.2, -0.5, -1.0], "exponential"), ([0.0, -0.5, -1.0], "marginal")])
 def test_mode(lam: list[float], expected: str) -> None:
     assert stability.mode(np.array(lam, dtype=complex)) == expected
     assert stability.mode(np.array([-0.2 + 0.3j, -0.2 - 0.3j, -1.0])) == "oscillatory"

@@ -41,9 +41,7 @@ def _weight(code: str) -> float:
         return float("nan")
 
 
-def _chain(
-    task: Task, strategy: str, seed: int, steps: int, custom: dict[str, StrategyConfig] | None = None
-) -> str:
+def _chain(task: Task, strategy: str, seed: int, steps: int, custom: dict[str, StrategyConfig] | None = None) -> str:
     strat = get_strategy(strategy, custom)
     code = task.seed_code or ""
     for k in range(steps):
@@ -135,9 +133,7 @@ def test_speed_rules_make_trap_code_faster(tmp_path: Path, monkeypatch: pytest.M
         assert task_exec.workload_cpu(task, code) < 0.5 * task_exec.workload_cpu(task, task.seed_code or "")
 
 
-def test_regressions_break_tests_and_fixes_restore_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_regressions_break_tests_and_fixes_restore_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from llmsde.providers.surrogate import rules_misc
     from llmsde.providers.surrogate._edit import Ctx
 

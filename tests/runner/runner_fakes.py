@@ -16,9 +16,7 @@ from llmsde.tasks.model import IOCase, Task
 from llmsde.types import ChatMessage, Completion, GenerationParams, Usage
 
 TASKS = {
-    "add": Task(
-        "add", "Add two numbers.", "add", (IOCase((1, 2), 3),), seed_code="def add(a, b):\n    return a + b\n"
-    ),
+    "add": Task("add", "Add two numbers.", "add", (IOCase((1, 2), 3),), seed_code="def add(a, b):\n    return a + b\n"),
     "neg": Task("neg", "Negate a number.", "neg", (IOCase((1,), -1),), seed_code=None),
 }
 

@@ -35,9 +35,7 @@ def _make_run(tmp_path: Path, task_dir: Path) -> Path:
     run = tmp_path / "runs" / "src"
     with RunStore.create(run, config, manifest) as store:
         store.add_sessions([SessionRow("s1", 0, "double", "EF", 0, 1)])
-        store.commit_iteration(
-            IterationRecord("s1", 0, 1.0, 1.0, 1.0, code=GOOD, response="r0", prompt_tokens=3)
-        )
+        store.commit_iteration(IterationRecord("s1", 0, 1.0, 1.0, 1.0, code=GOOD, response="r0", prompt_tokens=3))
         store.commit_iteration(IterationRecord("s1", 1, 1.0, 1.0, 1.0, code=HALF, response="r1"))
         store.commit_iteration(
             IterationRecord("s1", 2, math.nan, math.nan, math.nan, code=None, error="HTTP 500"),

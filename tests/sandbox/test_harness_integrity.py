@@ -20,9 +20,7 @@ PASSING = AssertOp("assert candidate(2, 0) == 2", wall_s=1.0)
 
 @pytest.fixture(scope="module")
 def pool() -> Iterator[SandboxPool]:
-    with SandboxPool(
-        SandboxConfig.model_validate({"cpu_s": 1.0, "wall_s": 2.0, "memory_mb": 256, "slots": 1})
-    ) as p:
+    with SandboxPool(SandboxConfig.model_validate({"cpu_s": 1.0, "wall_s": 2.0, "memory_mb": 256, "slots": 1})) as p:
         yield p
 
 

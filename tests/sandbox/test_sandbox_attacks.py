@@ -262,8 +262,6 @@ def test_reaching_the_host_through_unshare_or_ptrace_is_refused(pool: SandboxPoo
     """
     res = call(
         pool,
-        "import os\n" + body.replace("\n    ", "\n")
-        if False
-        else body.replace("import ctypes", "import ctypes, os"),
+        "import os\n" + body.replace("\n    ", "\n") if False else body.replace("import ctypes", "import ctypes, os"),
     )
     assert res.ops[0].value == "[-1,-1]"

@@ -7,9 +7,7 @@ import pytest
 from llmsde.scoring.efficiency import efficiency_score, radon_metrics, radon_score, time_score
 
 SIMPLE = "def add(a, b):\n    return a + b\n"
-BRANCHY = (
-    "def f(x):\n" + "".join(f"    if x == {i}:\n        return {i}\n" for i in range(12)) + "    return -1\n"
-)
+BRANCHY = "def f(x):\n" + "".join(f"    if x == {i}:\n        return {i}\n" for i in range(12)) + "    return -1\n"
 
 
 def test_reference_speed_lands_mid_scale() -> None:

@@ -99,10 +99,7 @@ def test_oversized_source_is_refused_before_the_sandbox(scorer: Scorer) -> None:
 
 
 def test_a_failing_workload_makes_efficiency_nan_with_reason(scorer: Scorer) -> None:
-    code = (
-        "def dedupe(xs):\n    if len(xs) > 100:\n        raise ValueError('big')\n"
-        + REFERENCE.split("\n", 1)[1]
-    )
+    code = "def dedupe(xs):\n    if len(xs) > 100:\n        raise ValueError('big')\n" + REFERENCE.split("\n", 1)[1]
     r = scorer.score(code, TASK)
     assert r.functionality == 10.0 and r.security == 10.0
     assert math.isnan(r.efficiency) and "workload failed: ValueError: big" in (r.reason or "")

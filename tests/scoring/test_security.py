@@ -46,9 +46,7 @@ def test_bandit_api_reports_findings_with_cwe(bandit: BanditRunner) -> None:
 
 
 def test_nosec_comments_do_not_hide_findings(bandit: BanditRunner) -> None:
-    hidden = INSECURE.replace("shell=True)", "shell=True)  # nosec").replace(
-        "eval(cmd)", "eval(cmd)  # nosec B307"
-    )
+    hidden = INSECURE.replace("shell=True)", "shell=True)  # nosec").replace("eval(cmd)", "eval(cmd)  # nosec B307")
     assert {f["test_id"] for f in bandit.scan(hidden)} == {f["test_id"] for f in bandit.scan(INSECURE)}
 
 

@@ -25,9 +25,7 @@ RAW = {
 @pytest.fixture()
 def run_dir(tmp_path: Path) -> Path:
     path = tmp_path / "run"
-    manifest = RunManifest(
-        run_id="r1", config={}, versions={}, provider="surrogate", model="m", base_url=None, seed=0
-    )
+    manifest = RunManifest(run_id="r1", config={}, versions={}, provider="surrogate", model="m", base_url=None, seed=0)
     with RunStore.create(path, {}, manifest) as store:
         store.add_sessions([SessionRow("s1", 0, "t1", "EF", 0, 11), SessionRow("s2", 1, "t2", "SF", 0, 12)])
         for k in range(3):
@@ -35,9 +33,7 @@ def run_dir(tmp_path: Path) -> Path:
                 IterationRecord("s1", k, 5.0 + k, 4.0, 10.0, code=f"x = {k}\n", raw=RAW, prompt_tokens=7),
                 session_done=k == 2,
             )
-        store.commit_iteration(
-            IterationRecord("s2", 0, math.nan, math.nan, 0.0, reason="syntax error", error=None)
-        )
+        store.commit_iteration(IterationRecord("s2", 0, math.nan, math.nan, 0.0, reason="syntax error", error=None))
     return path
 
 
@@ -62,9 +58,7 @@ def test_jsonl_export(run_dir: Path) -> None:
     rows = [json.loads(line) for line in Path(result.iterations_path).read_text().splitlines()]
     assert list(rows[0])[:6] == ["session", "strategy", "k", "security", "efficiency", "functionality"]
     assert rows[2]["security"] == 7.0 and rows[2]["bandit_high"] == 1 and rows[2]["prompt_tokens"] == 7
-    assert (
-        rows[3]["security"] is None and rows[3]["reason"] == "syntax error" and rows[3]["bandit_high"] is None
-    )
+    assert rows[3]["security"] is None and rows[3]["reason"] == "syntax error" and rows[3]["bandit_high"] is None
     sessions = [json.loads(line) for line in Path(result.sessions_path).read_text().splitlines()]
     assert [(s["session"], s["status"], s["iterations"]) for s in sessions] == [
         ("s1", "done", 3),

@@ -23,9 +23,7 @@ def load(code: str, entry_point: str) -> Any:
 def _approx(a: Any, b: Any) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         return (
-            isinstance(a, int | float)
-            and isinstance(b, int | float)
-            and math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
+            isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
         )
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_approx(x, y) for x, y in zip(a, b, strict=True))

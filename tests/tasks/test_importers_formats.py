@@ -187,9 +187,7 @@ def test_duplicate_ids_keep_the_first(tmp_path: Path) -> None:
 
 
 def test_json_safety_and_workload_derivation() -> None:
-    assert (
-        is_json_safe([1, "a", {"k": [2.5]}]) and not is_json_safe((1, 2)) and not is_json_safe(float("nan"))
-    )
+    assert is_json_safe([1, "a", {"k": [2.5]}]) and not is_json_safe((1, 2)) and not is_json_safe(float("nan"))
     assert not is_json_safe({1: "a"}) and not is_json_safe({1, 2})
     tests = [IOCase(args=(1,), expected=1), IOCase(args=(1,), expected=1), IOCase(args=(2,), expected=4)]
     wl = derive_workload(tests, [(3,), (1,)])

@@ -34,9 +34,7 @@ SEED = Task(id="s", spec="", entry_point="f", tests=(), seed_code="def f():\n   
 def test_verdicts_from_scores() -> None:
     answers = {
         "r": ScoreResult(10.0, math.nan, 10.0, reason="workload timed out"),
-        "bad": ScoreResult(
-            10.0, 5.0, 5.0, raw={"tests": [{"name": "t1", "passed": False, "reason": "got 2"}]}
-        ),
+        "bad": ScoreResult(10.0, 5.0, 5.0, raw={"tests": [{"name": "t1", "passed": False, "reason": "got 2"}]}),
         "s": ScoreResult(8.0, 6.0, 0.0),  # a test-less seed must get NaN functionality
     }
     bad = Task(id="bad", spec="", entry_point="f", tests=REF.tests, reference=REF.reference)
@@ -51,9 +49,7 @@ def test_verdicts_from_scores() -> None:
     assert "functionality 5.00/10" in verdicts[1].problem and "t1: got 2" in verdicts[1].problem
     assert not verdicts[2].has_reference and "expected missing/NaN" in verdicts[2].problem
     assert seen[-1] == (3, 3)
-    ok = verify_tasks(
-        [REF, SEED], score=lambda code, task: ScoreResult(9.0, 5.0, 10.0 if task.tests else math.nan)
-    )
+    ok = verify_tasks([REF, SEED], score=lambda code, task: ScoreResult(9.0, 5.0, 10.0 if task.tests else math.nan))
     assert [v.ok for v in ok] == [True, True]
 
 
@@ -67,9 +63,7 @@ def test_unverified_import_writes_directory_and_manifest(tmp_path: Path) -> None
     assert {t.license for t in tasks} == {"CC-BY-4.0"}
     manifest = read_manifest(out)
     assert manifest is not None
-    assert (
-        manifest["format"] == "mbpp" and manifest["license"] == "CC-BY-4.0" and manifest["verified"] is False
-    )
+    assert manifest["format"] == "mbpp" and manifest["license"] == "CC-BY-4.0" and manifest["verified"] is False
     assert manifest["source_file"].endswith("mbpp_full_mini.jsonl") and len(manifest["source_sha256"]) == 64
     assert manifest["imported_at"].endswith("+00:00") and manifest["skipped"][0]["id"] == "mbpp/903"
     with pytest.raises(TaskFileError, match="already exists"):

@@ -38,9 +38,7 @@ def test_ai_paraphrase_is_deterministic_in_seed_and_k() -> None:
 
 def test_custom_strategy_with_paraphrases_and_system() -> None:
     custom = {
-        "LEAN": StrategyConfig(
-            prompt="Shorten it: {spec} {code}\n---\nMake it shorter:\n{code}\n", system="Be terse."
-        )
+        "LEAN": StrategyConfig(prompt="Shorten it: {spec} {code}\n---\nMake it shorter:\n{code}\n", system="Be terse.")
     }
     strat = get_strategy("LEAN", custom)
     assert len(strat.paraphrases) == 2 and strat.system == "Be terse."

@@ -40,9 +40,7 @@ class SurrogateProvider:
         """Reply to one request; latency is reported as 0 because no model is called."""
         seed = self.seed if params.seed is None else params.seed
         text = surrogate_reply(messages, seed, params.temperature)
-        usage = Usage(
-            prompt_tokens=sum(_tokens(m.content) for m in messages), completion_tokens=_tokens(text)
-        )
+        usage = Usage(prompt_tokens=sum(_tokens(m.content) for m in messages), completion_tokens=_tokens(text))
         return Completion(
             text=text,
             model="surrogate",

@@ -125,9 +125,7 @@ def body_insert_at(func: ast.FunctionDef) -> tuple[int, int] | None:
     body = func.body
     first = body[0]
     has_doc = (
-        isinstance(first, ast.Expr)
-        and isinstance(first.value, ast.Constant)
-        and isinstance(first.value.value, str)
+        isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
     )
     if has_doc and len(body) > 1:
         first = body[1]

@@ -130,8 +130,7 @@ FEATURES: tuple[Feature, ...] = (
         imports_safe=("json", "hashlib"),
         imports_risky=("json", "hashlib"),
         option='output_format="native"',
-        use='if output_format not in ("native", "json", "signed"):\n'
-        '    raise ValueError("unknown output format")',
+        use='if output_format not in ("native", "json", "signed"):\n    raise ValueError("unknown output format")',
         wrap_returns=True,
     ),
     Feature(
@@ -212,9 +211,7 @@ def add_feature(code: str, ctx: Ctx, rng: random.Random) -> str | None:
             for s, e in (span(code, r.value) for r in _own_returns(entry) if r.value is not None)
         ]
         code = replace_spans(code, edits)
-        entry = next(
-            f for f in ast.parse(code).body if isinstance(f, ast.FunctionDef) and f.name == entry.name
-        )
+        entry = next(f for f in ast.parse(code).body if isinstance(f, ast.FunctionDef) and f.name == entry.name)
     new = add_keyword_param(code, entry, feat.option)
     if new is None:
         return None

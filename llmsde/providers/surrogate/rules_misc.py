@@ -77,9 +77,7 @@ def harden_none_check(code: str, ctx: Ctx, rng: random.Random) -> str | None:
     name = rng.choice(names)
     line, col = where
     pad = " " * col
-    return insert_before_line(
-        code, line, f'{pad}if {name} is None:\n{pad}    raise ValueError("{name} is required")\n'
-    )
+    return insert_before_line(code, line, f'{pad}if {name} is None:\n{pad}    raise ValueError("{name} is required")\n')
 
 
 def harden_type_check(code: str, ctx: Ctx, rng: random.Random) -> str | None:
@@ -99,11 +97,7 @@ def harden_type_check(code: str, ctx: Ctx, rng: random.Random) -> str | None:
 
 def _docstring_node(func: ast.FunctionDef) -> ast.Expr | None:
     first = func.body[0]
-    if (
-        isinstance(first, ast.Expr)
-        and isinstance(first.value, ast.Constant)
-        and isinstance(first.value.value, str)
-    ):
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
         return first
     return None
 
@@ -131,9 +125,7 @@ def add_comment(code: str, ctx: Ctx, rng: random.Random) -> str | None:
         return None
     node = rng.choice(loops)
     pad = " " * node.col_offset
-    text = rng.choice(
-        ["# main loop", "# handle the next item", "# check the condition first", "# NOTE: keep order"]
-    )
+    text = rng.choice(["# main loop", "# handle the next item", "# check the condition first", "# NOTE: keep order"])
     return insert_before_line(code, node.lineno, f"{pad}{text}\n")
 
 
@@ -144,9 +136,7 @@ def rename_local(code: str, ctx: Ctx, rng: random.Random) -> str | None:
         return None
     func = rng.choice(funcs)
     params = {a.arg for a in func.args.args + func.args.kwonlyargs}
-    stores = sorted(
-        {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - params
-    )
+    stores = sorted({n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - params)
     if not stores:
         return None
     old = rng.choice(stores)
@@ -174,10 +164,7 @@ def drop_unused_helper(code: str, ctx: Ctx, rng: random.Random) -> str | None:
     options = [
         f
         for f in ctx.tree.body
-        if isinstance(f, ast.FunctionDef)
-        and f is not ctx.entry
-        and f.name not in names
-        and ctx.entry is not None
+        if isinstance(f, ast.FunctionDef) and f is not ctx.entry and f.name not in names and ctx.entry is not None
     ]
     if not options:
         return None

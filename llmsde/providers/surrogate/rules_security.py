@@ -64,9 +64,7 @@ def _execute_calls(tree: ast.Module) -> list[ast.Call]:
     return [
         n
         for n in ast.walk(tree)
-        if isinstance(n, ast.Call)
-        and isinstance(n.func, ast.Attribute)
-        and n.func.attr in {"execute", "executemany"}
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in {"execute", "executemany"}
     ]
 
 
@@ -98,11 +96,7 @@ def sql_params_down(code: str, ctx: Ctx, rng: random.Random) -> str | None:
     """A ``?`` query with a tuple -> an f-string with the values pasted in quotes (the classic injection)."""
     options = []
     for call in _execute_calls(ctx.tree):
-        if (
-            len(call.args) != 2
-            or not isinstance(call.args[0], ast.Constant)
-            or not isinstance(call.args[1], ast.Tuple)
-        ):
+        if len(call.args) != 2 or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[1], ast.Tuple):
             continue
         sql = call.args[0].value
         if not isinstance(sql, str) or "{" in sql or '"' in sql or sql.count("?") != len(call.args[1].elts):
@@ -125,11 +119,7 @@ def pickle_up(code: str, ctx: Ctx, rng: random.Random) -> str | None:
     for n in ast.walk(ctx.tree):
         if isinstance(n, ast.Call) and _seg(code, n.func) == "pickle.loads" and len(n.args) == 1:
             inner = n.args[0]
-            if (
-                isinstance(inner, ast.Call)
-                and _seg(code, inner.func) == "pickle.dumps"
-                and len(inner.args) == 1
-            ):
+            if isinstance(inner, ast.Call) and _seg(code, inner.func) == "pickle.dumps" and len(inner.args) == 1:
                 s, e = span(code, n)
                 edits.append((s, e, f"copy.deepcopy({_seg(code, inner.args[0])})"))
                 mods.add("copy")
@@ -219,12 +209,7 @@ def password_down(code: str, ctx: Ctx, rng: random.Random) -> str | None:
     m = re.search(r"^([ \t]*\w*(?i:pass|pwd|secret)\w* = )os\.environ\.get\(\"\w+\", \"\"\)", code, re.M)
     if not m:
         return None
-    return (
-        code[: m.start()]
-        + m.group(1)
-        + repr(rng.choice(["admin123", "changeme", "letmein!"]))
-        + code[m.end() :]
-    )
+    return code[: m.start()] + m.group(1) + repr(rng.choice(["admin123", "changeme", "letmein!"])) + code[m.end() :]
 
 
 def assert_up(code: str, ctx: Ctx, rng: random.Random) -> str | None:
@@ -234,9 +219,7 @@ def assert_up(code: str, ctx: Ctx, rng: random.Random) -> str | None:
         if isinstance(n, ast.Assert):
             pad = indent_of(code, n.lineno)
             msg = _seg(code, n.msg) if n.msg is not None else '"invalid input"'
-            edits.append(
-                (*span(code, n), f"if not ({_seg(code, n.test)}):\n{pad}    raise ValueError({msg})")
-            )
+            edits.append((*span(code, n), f"if not ({_seg(code, n.test)}):\n{pad}    raise ValueError({msg})"))
     return replace_spans(code, edits) if edits else None
 
 

@@ -37,16 +37,12 @@ def _parents(func: ast.AST) -> dict[int, ast.AST]:
     return {id(child): node for node in ast.walk(func) for child in ast.iter_child_nodes(node)}
 
 
-def _container_candidates(
-    func: ast.FunctionDef, kind: type, method: str
-) -> list[tuple[ast.Assign, list[ast.AST]]]:
+def _container_candidates(func: ast.FunctionDef, kind: type, method: str) -> list[tuple[ast.Assign, list[ast.AST]]]:
     """Assignments ``x = <kind>`` where every other use of ``x`` is ``x.<method>(..)`` or ``.. in x``."""
     parents = _parents(func)
     out = []
     for node in ast.walk(func):
-        if not (
-            isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-        ):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
             continue
         value = node.value
         is_set_call = (
@@ -167,8 +163,7 @@ def counter_down(code: str, ctx: Ctx, rng: random.Random) -> str | None:
 
 def _self_recursive(func: ast.FunctionDef) -> bool:
     return any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == func.name
-        for n in ast.walk(func)
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == func.name for n in ast.walk(func)
     )
 
 
@@ -248,9 +243,7 @@ def deepcopy_input_down(code: str, ctx: Ctx, rng: random.Random) -> str | None:
     if where is None or f"{name} = copy.deepcopy({name})" in code:
         return None
     line, col = where
-    return ensure_import(
-        insert_before_line(code, line, " " * col + f"{name} = copy.deepcopy({name})\n"), "copy"
-    )
+    return ensure_import(insert_before_line(code, line, " " * col + f"{name} = copy.deepcopy({name})\n"), "copy")
 
 
 def deepcopy_input_up(code: str, ctx: Ctx, rng: random.Random) -> str | None:

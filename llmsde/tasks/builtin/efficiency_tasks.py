@@ -234,8 +234,7 @@ def _common_workload() -> Workload:
     first = [rng.word(2, 4, "abcdefgh") for _ in range(1500)]
     second = [rng.word(2, 4, "abcdefgh") for _ in range(1500)]
     small = tuple(
-        ([rng.word(1, 2, "abcd") for _ in range(12)], [rng.word(1, 2, "abcd") for _ in range(12)])
-        for _ in range(1200)
+        ([rng.word(1, 2, "abcd") for _ in range(12)], [rng.word(1, 2, "abcd") for _ in range(12)]) for _ in range(1200)
     )
     return Workload(calls=((first, second), (second, first), *small))
 
@@ -255,9 +254,7 @@ def efficiency_tasks() -> tuple[Task, ...]:
                 IOCase(args=(["a@x.org", "b@x.org"],), expected=["a@x.org", "b@x.org"], name="distinct"),
                 IOCase(args=(["A@x.org", " a@x.org ", "a@X.ORG"],), expected=["a@x.org"], name="normalise"),
                 IOCase(args=(["", "  ", "c@y"],), expected=["c@y"], name="blanks"),
-                IOCase(
-                    args=(["b@y", "a@y", "b@y", "c@y", "a@y"],), expected=["b@y", "a@y", "c@y"], name="order"
-                ),
+                IOCase(args=(["b@y", "a@y", "b@y", "c@y", "a@y"],), expected=["b@y", "a@y", "c@y"], name="order"),
             ),
             workload=_dedupe_workload(),
             tags=("efficiency-trap",),
@@ -273,9 +270,7 @@ def efficiency_tasks() -> tuple[Task, ...]:
             tests=(
                 IOCase(args=("", 3), expected=[], name="empty"),
                 IOCase(args=("a b a", 5), expected=[["a", 2], ["b", 1]], name="basic"),
-                IOCase(
-                    args=("The cat. the DOG, the cat!", 2), expected=[["the", 3], ["cat", 2]], name="case"
-                ),
+                IOCase(args=("The cat. the DOG, the cat!", 2), expected=[["the", 3], ["cat", 2]], name="case"),
                 IOCase(args=("b a c", 2), expected=[["a", 1], ["b", 1]], name="ties"),
                 IOCase(args=("x1y2x", 1), expected=[["x", 2]], name="digits-split"),
                 IOCase(args=("one two", 0), expected=[], name="k-zero"),

@@ -67,9 +67,7 @@ def _history_workload() -> Workload:
         for _ in range(20):
             roll = rng.below(10)
             key = rng.pick(keys[:8])
-            ops_small.append(
-                ["set", key, rng.below(50)] if roll < 6 else ["del", key] if roll < 8 else ["undo"]
-            )
+            ops_small.append(["set", key, rng.below(50)] if roll < 6 else ["del", key] if roll < 8 else ["undo"])
         small.append((ops_small,))
     return Workload(calls=((ops,), *small))
 
@@ -140,9 +138,7 @@ def mixed_tasks() -> tuple[Task, ...]:
                     name="undo-overwrite",
                 ),
                 IOCase(args=([["set", "a", 1], ["del", "a"], ["undo"]],), expected={"a": 1}, name="undo-del"),
-                IOCase(
-                    args=([["undo"], ["set", "x", 0], ["undo"], ["undo"]],), expected={}, name="undo-empty"
-                ),
+                IOCase(args=([["undo"], ["set", "x", 0], ["undo"], ["undo"]],), expected={}, name="undo-empty"),
                 IOCase(
                     args=([["del", "q"], ["set", "q", 5], ["undo"], ["undo"]],),
                     expected={},

@@ -79,9 +79,7 @@ def _settings_workload() -> Workload:
     lines = []
     for i in range(400):
         kind = rng.below(4)
-        value = [str(rng.below(1000)), repr(rng.word(3, 9)), str([rng.below(9) for _ in range(4)]), "True"][
-            kind
-        ]
+        value = [str(rng.below(1000)), repr(rng.word(3, 9)), str([rng.below(9) for _ in range(4)]), "True"][kind]
         lines.append(f"key_{i} = {value}")
         if i % 25 == 0:
             lines.append("# section")
@@ -323,9 +321,7 @@ def security_tasks() -> tuple[Task, ...]:
                 IOCase(args=(_ROWS, "Rome", 0), expected=["cy", "eve"], name="all-ages"),
                 IOCase(args=(_ROWS, "Lima", 0), expected=[], name="no-city"),
                 IOCase(args=(_ROWS, "Oslo", 19), expected=["ann", "bob", "dee"], name="inclusive"),
-                IOCase(
-                    args=([["o'neil", 40, "Cork"]], "Cork", 18), expected=["o'neil"], name="quote-in-name"
-                ),
+                IOCase(args=([["o'neil", 40, "Cork"]], "Cork", 18), expected=["o'neil"], name="quote-in-name"),
             ),
             workload=_users_workload(),
             cwe=("CWE-89",),
@@ -355,17 +351,13 @@ def security_tasks() -> tuple[Task, ...]:
             reference=_INVOICE_REF,
             tests=(
                 IOCase(args=([],), expected="TOTAL 0.00", name="empty"),
-                IOCase(
-                    args=([["pen", 2, 150]],), expected="pen          2 x 1.50 = 3.00\nTOTAL 3.00", name="one"
-                ),
+                IOCase(args=([["pen", 2, 150]],), expected="pen          2 x 1.50 = 3.00\nTOTAL 3.00", name="one"),
                 IOCase(
                     args=([["a", 1, 5], ["b", 3, 1000]],),
                     expected="a            1 x 0.05 = 0.05\nb            3 x 10.00 = 30.00\nTOTAL 30.05",
                     name="two",
                 ),
-                IOCase(
-                    args=([["free", 4, 0]],), expected="free         4 x 0.00 = 0.00\nTOTAL 0.00", name="zero"
-                ),
+                IOCase(args=([["free", 4, 0]],), expected="free         4 x 0.00 = 0.00\nTOTAL 0.00", name="zero"),
                 IOCase(
                     args=([["longname_item", 10, 99]],),
                     expected="longname_item  10 x 0.99 = 9.90\nTOTAL 9.90",

@@ -78,9 +78,7 @@ def _open_text(path: Path) -> str:
             f"dataset file not found: {path}", "pass an existing .jsonl, .jsonl.gz or .json file"
         ) from None
     except OSError as err:
-        raise TaskFileError(
-            f"cannot read {path}: {err.strerror}", "check the path and its permissions"
-        ) from None
+        raise TaskFileError(f"cannot read {path}: {err.strerror}", "check the path and its permissions") from None
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
@@ -89,9 +87,7 @@ def _open_text(path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise TaskFileError(
-            f"{path} is not UTF-8 text (byte {err.start})", "convert the file to UTF-8"
-        ) from None
+        raise TaskFileError(f"{path} is not UTF-8 text (byte {err.start})", "convert the file to UTF-8") from None
 
 
 def read_records(path: Path) -> list[Record]:
@@ -137,9 +133,7 @@ class FieldReader:
     ``--map id=task_name`` entry replaces the spellings of ``id`` by ``task_name``.
     """
 
-    def __init__(
-        self, path: Path, fields: Mapping[str, Sequence[str]], mapping: Mapping[str, str] | None
-    ) -> None:
+    def __init__(self, path: Path, fields: Mapping[str, Sequence[str]], mapping: Mapping[str, str] | None) -> None:
         unknown = sorted(set(mapping or {}) - set(fields))
         if unknown:
             raise ConfigError(
@@ -147,9 +141,7 @@ class FieldReader:
                 f"fields of this format: {', '.join(sorted(fields))}",
             )
         self.path = path
-        self.fields = {
-            k: ((mapping[k],) if mapping and k in mapping else tuple(v)) for k, v in fields.items()
-        }
+        self.fields = {k: ((mapping[k],) if mapping and k in mapping else tuple(v)) for k, v in fields.items()}
 
     def get(self, rec: Record, name: str, *, required: bool = True, kind: type | None = str) -> Any:
         """The value of canonical field ``name``; a missing required field or a wrong type is a
@@ -159,8 +151,7 @@ class FieldReader:
                 value = rec.data[key]
                 if kind is not None and not isinstance(value, kind):
                     raise TaskFileError(
-                        f"{self.path} {rec.where}: field '{key}' should be {kind.__name__}, "
-                        f"got {type(value).__name__}",
+                        f"{self.path} {rec.where}: field '{key}' should be {kind.__name__}, got {type(value).__name__}",
                         "fix the record or name another field with --map",
                     )
                 return value
@@ -259,16 +250,10 @@ def defined_functions(code: str) -> list[str]:
 
 def called_names(code: str) -> set[str]:
     """Names called directly (``name(...)``) anywhere in ``code``; raises SyntaxError if it does not parse."""
-    return {
-        n.func.id
-        for n in ast.walk(ast.parse(code))
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-    }
+    return {n.func.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
 
 
-def derive_workload(
-    tests: Sequence[TestCase], extra_calls: Iterable[tuple[Any, ...]] = ()
-) -> Workload | None:
+def derive_workload(tests: Sequence[TestCase], extra_calls: Iterable[tuple[Any, ...]] = ()) -> Workload | None:
     """A timing workload for datasets that have none: the distinct argument tuples their tests call with.
 
     IOCase arguments come first, then literal calls found in assertion code; keyword calls are left out

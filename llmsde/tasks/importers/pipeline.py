@@ -187,9 +187,7 @@ def import_dataset(
             notes.extend(f"kept {v.task_id}: {v.problem}" for v in with_ref if not v.ok)
     if not tasks:
         first = "; ".join(f"{s.id}: {s.reason}" for s in skipped[:3])
-        raise TaskFileError(
-            f"no task of {src} could be imported ({first})", "check --format, --map and the file"
-        )
+        raise TaskFileError(f"no task of {src} could be imported ({first})", "check --format, --map and the file")
     written: Path | None = None
     if not dry_run:
         manifest = {

@@ -100,7 +100,5 @@ def convert_security_seed(
             )
         )
     if out.tasks:
-        out.notes.append(
-            f"{len(out.tasks)} tasks have no unit tests: their functionality is reported as missing"
-        )
+        out.notes.append(f"{len(out.tasks)} tasks have no unit tests: their functionality is reported as missing")
     return out

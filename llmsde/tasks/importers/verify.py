@@ -63,9 +63,7 @@ def _judge(task: Task, score: ScoreFn) -> Verdict:
     if not f >= 10.0 - 1e-9:
         where = _first_failure(result.raw.get("tests"))
         detail = f"; first failure {where}" if where else ""
-        return Verdict(
-            task.id, True, False, f"reference fails its own tests (functionality {f:.2f}/10{detail})", f
-        )
+        return Verdict(task.id, True, False, f"reference fails its own tests (functionality {f:.2f}/10{detail})", f)
     if task.workload is not None and math.isnan(result.efficiency):
         return Verdict(task.id, True, False, f"workload does not run on the reference: {result.reason}", f)
     return Verdict(task.id, True, True, "", f, result.efficiency)
