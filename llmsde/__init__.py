@@ -25,6 +25,7 @@ _API_NAMES = (
     "fit_run",
     "load_run",
     "load_run_rows",
+    "load_run_usage",
     "report",
     "resume_run",
     "run_study",

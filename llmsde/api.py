@@ -31,6 +31,7 @@ __all__ = [
     "fit_run",
     "load_run",
     "load_run_rows",
+    "load_run_usage",
     "report",
     "resume_run",
     "run_study",
@@ -102,6 +103,14 @@ def load_run_rows(run_dir: str | Path) -> list[dict[str, Any]]:
         return store.iteration_rows()
 
 
+def load_run_usage(run_dir: str | Path) -> dict[str, Any]:
+    """Totals over a run's model calls: calls, prompt/completion tokens, retries, mean latency, cost (or None)."""
+    from llmsde.store import RunStore
+
+    with RunStore.open(run_dir) as store:
+        return store.usage_totals()
+
+
 def load_run(run_dir: str | Path) -> Panel:
     """The run's score trajectories as a :class:`~llmsde.store.panel.Panel` (sessions x steps x
     objectives)."""
@@ -136,7 +145,7 @@ def fit_run(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0, writ
         warnings.simplefilter("ignore", LlmsdeWarning)
         result = estimator.fit(panel.x, panel.labels)
     if write:
-        write_fit(result, Path(run_dir), source=str(run_dir))
+        write_fit(result, Path(run_dir), source=str(run_dir), usage=load_run_usage(run_dir))
     return result
 
 

@@ -48,6 +48,20 @@ def test_run_study_then_load_run(tmp_path: Path) -> None:
     panel = api.load_run(summary.run_dir)
     assert panel.x.shape == (4, 3, 3)
     assert sorted(panel.labels) == ["FF", "FF", "SF", "SF"]
+    usage = summary.usage
+    assert usage["calls"] == 4 * 2 and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    assert usage["cost_usd"] is None and usage == api.load_run_usage(summary.run_dir)
+
+
+def test_priced_run_records_cost_and_fit_md_shows_totals(tmp_path: Path) -> None:
+    prices = {"prompt_per_mtok": 1.0, "completion_per_mtok": 2.0}
+    summary = api.run_study(_config(tmp_path, sessions=5, tasks=["builtin"], provider={"prices": prices}))
+    usage = summary.usage
+    expected = (usage["prompt_tokens"] * 1.0 + usage["completion_tokens"] * 2.0) / 1e6
+    assert usage["cost_usd"] == pytest.approx(expected, rel=1e-6) and usage["cost_usd"] > 0
+    api.fit_run(summary.run_dir, n_bootstrap=20)
+    text = (Path(summary.run_dir) / "fit.md").read_text()
+    assert "## Model calls" in text and str(usage["prompt_tokens"]) in text
 
 
 def test_same_seed_reproduces_code_and_scores(tmp_path: Path) -> None:

@@ -55,7 +55,12 @@ def fit(
     for w in caught:
         if issubclass(w.category, LlmsdeWarning):
             render.print_warning(str(w.message))
-    files = write_fit(result, out if out is not None else default_dir, source=str(target))
+    usage = None
+    if target.is_dir():
+        from llmsde import api
+
+        usage = api.load_run_usage(target)
+    files = write_fit(result, out if out is not None else default_dir, source=str(target), usage=usage)
     if json_out:
         render.print_json(result.to_dict())
         return

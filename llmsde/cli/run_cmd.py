@@ -122,9 +122,22 @@ def _print_summary(summary: api_types.RunSummary, json_out: bool) -> None:
             ("failed iterations", str(summary.failed_iterations)),
             ("wall time", f"{summary.wall_s:.1f} s"),
             ("isolation", summary.isolation_level),
+            ("model calls", _usage_line(summary.usage)),
         ],
     )
     render.print_text(f"next: llmsde fit {summary.run_dir}")
+
+
+def _usage_line(usage: dict[str, Any]) -> str:
+    """Calls, tokens, retries and cost on one line; cost says 'no prices' rather than a misleading $0."""
+    if not usage:
+        return "-"
+    cost = usage.get("cost_usd")
+    cost_text = "no prices in config" if cost is None else f"${cost:.4f}"
+    return (
+        f"{usage.get('calls', 0)} calls, {usage.get('prompt_tokens', 0)} prompt + "
+        f"{usage.get('completion_tokens', 0)} completion tokens, {usage.get('retries', 0)} retries, {cost_text}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from llmsde.types import ChatMessage, Completion, GenerationParams
+from llmsde.config import PriceConfig
+from llmsde.types import ChatMessage, Completion, GenerationParams, Usage
 
-__all__ = ["Provider"]
+__all__ = ["Provider", "call_cost"]
 
 
 @runtime_checkable
@@ -27,3 +28,10 @@ class Provider(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+def call_cost(usage: Usage, prices: PriceConfig | None) -> float | None:
+    """US dollars for one call at the configured per-million-token prices; None when no prices are configured."""
+    if prices is None:
+        return None
+    return (usage.prompt_tokens * prices.prompt_per_mtok + usage.completion_tokens * prices.completion_per_mtok) / 1e6

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from llmsde.config import ProviderConfig
 from llmsde.errors import ConfigError
+from llmsde.providers.base import call_cost
 from llmsde.providers.limits import EndpointLimits, estimate_tokens
 from llmsde.providers.retry import CircuitBreaker, Failure, RetryPolicy, call_with_retries, parse_retry_after
 from llmsde.types import ChatMessage, Completion, GenerationParams, Usage
@@ -155,12 +156,7 @@ class OpenAIProvider:
         return response
 
     def _cost(self, usage: Usage) -> float | None:
-        prices = self.config.prices
-        if prices is None:
-            return None
-        return (
-            usage.prompt_tokens * prices.prompt_per_mtok + usage.completion_tokens * prices.completion_per_mtok
-        ) / 1e6
+        return call_cost(usage, self.config.prices)
 
     async def complete(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Completion:
         """Answer one chat request; a failed call is an errored Completion, a dead endpoint a

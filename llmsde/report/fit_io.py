@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from llmsde.dynamics import SdeFit
 from llmsde.errors import FitInputError
@@ -24,11 +25,11 @@ class FitFiles(NamedTuple):
     md_path: Path
 
 
-def write_fit(fit: SdeFit, out_dir: Path, source: str = "") -> FitFiles:
-    """Write fit.json (strict JSON, no NaN) and fit.md into ``out_dir``."""
+def write_fit(fit: SdeFit, out_dir: Path, source: str = "", usage: Mapping[str, Any] | None = None) -> FitFiles:
+    """Write fit.json (strict JSON, no NaN) and fit.md into ``out_dir``; ``usage``: the run's call totals."""
     text = json.dumps(fit.to_dict(), indent=2, allow_nan=False) + "\n"
     json_path = write_text_atomic(out_dir / FIT_JSON, text)
-    md_path = write_text_atomic(out_dir / FIT_MD, render_fit_markdown(fit, source))
+    md_path = write_text_atomic(out_dir / FIT_MD, render_fit_markdown(fit, source, usage))
     return FitFiles(json_path, md_path)
 
 

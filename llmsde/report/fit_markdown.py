@@ -6,7 +6,8 @@ table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from llmsde.dynamics import Estimate, SdeFit, StrategyFit
 from llmsde.report.fit_tables import comparison_rows, fmt, strategy_rows, summary_rows
@@ -87,12 +88,28 @@ def _strategy(sf: StrategyFit) -> list[str]:
     return lines + [""]
 
 
-def render_fit_markdown(fit: SdeFit, source: str = "") -> str:
-    """The whole fit.md text."""
+def _usage_lines(usage: Mapping[str, Any]) -> list[str]:
+    cost = usage.get("cost_usd")
+    return [
+        "## Model calls",
+        "",
+        "| calls | prompt tokens | completion tokens | retries | mean latency (s) | cost (USD) |",
+        "|---|---|---|---|---|---|",
+        f"| {usage.get('calls', 0)} | {usage.get('prompt_tokens', 0)} | {usage.get('completion_tokens', 0)} "
+        f"| {usage.get('retries', 0)} | {usage.get('mean_latency_s', 0)} "
+        f"| {'no prices in config' if cost is None else f'{cost:.4f}'} |",
+        "",
+    ]
+
+
+def render_fit_markdown(fit: SdeFit, source: str = "", usage: Mapping[str, Any] | None = None) -> str:
+    """The whole fit.md text; ``usage`` (a run's call totals) adds a "Model calls" section."""
     m = fit.meta
     lines = ["# SDE fit", ""]
     if source:
         lines += [f"Data: `{source}`", ""]
+    if usage:
+        lines += _usage_lines(usage)
     lines += [
         f"Model `{m.get('model')}`, method `{m.get('method')}`, dt = {m.get('dt')}, "
         f"{m.get('n_bootstrap')} session-bootstrap resamples "

@@ -15,7 +15,7 @@ import platform
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -65,6 +65,9 @@ class RunSummary:
     isolation_level: str
     isolation_warnings: tuple[str, ...]
     resumed: bool
+    usage: dict[str, Any] = field(default_factory=dict)
+    """Totals over the run's model calls: ``calls``, ``prompt_tokens``, ``completion_tokens``, ``retries``,
+    ``mean_latency_s``, ``cost_usd`` (None without prices); see :meth:`RunStore.usage_totals`."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (the ``--json`` output of ``llmsde run``)."""
@@ -201,6 +204,7 @@ def _summary(store: RunStore, new: int, started: float, resumed: bool) -> RunSum
         isolation_level=manifest.isolation_level or "unknown",
         isolation_warnings=manifest.isolation_warnings,
         resumed=resumed,
+        usage=store.usage_totals(),
     )
 
 

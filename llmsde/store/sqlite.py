@@ -229,6 +229,25 @@ class RunStore:
         ).fetchone()
         return {"sessions": sessions, "sessions_done": done, "iterations": iterations, "failed": failed}
 
+    def usage_totals(self) -> dict[str, Any]:
+        """Totals over the model calls (iterations k >= 1): calls, tokens, retries, latency and cost.
+
+        ``cost_usd`` is None when no call had a price (the config gave none), so "free" and "unknown" differ.
+        """
+        row = self._conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
+            " COALESCE(SUM(retries), 0), COALESCE(SUM(latency_s), 0), SUM(cost_usd) FROM iterations WHERE k >= 1"
+        ).fetchone()
+        calls, prompt, completion, retries, latency, cost = row
+        return {
+            "calls": calls,
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "retries": retries,
+            "mean_latency_s": round(latency / calls, 4) if calls else 0.0,
+            "cost_usd": None if cost is None else round(cost, 6),
+        }
+
     def manifest(self) -> RunManifest:
         """The run manifest as stored."""
         row = self._conn.execute(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from llmsde.config import ProviderConfig
+from llmsde.providers.base import call_cost
 from llmsde.providers.surrogate._engine import VERSION, read_intent, surrogate_reply
 from llmsde.types import ChatMessage, Completion, GenerationParams, Usage
 
@@ -47,7 +48,7 @@ class SurrogateProvider:
             usage=usage,
             latency_s=0.0,
             system_fingerprint=f"surrogate-{VERSION}",
-            cost_usd=0.0,
+            cost_usd=call_cost(usage, self.config.prices),
         )
 
     async def aclose(self) -> None:
