@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CheckReport", "RuleResult", "evaluate_rules", "difference"]
 
+_MISSING = MetricValue(math.nan, math.nan, math.nan)
+
 
 @dataclass(frozen=True, slots=True)
 class RuleResult:
@@ -101,6 +103,8 @@ def difference(current: MetricValue, base: MetricValue) -> MetricValue:
 
 
 def _decide(op: str, v: MetricValue, threshold: float) -> tuple[bool, str]:
+    if not math.isfinite(v.value):
+        return False, "value not available (e.g. no equilibrium because A is singular, or the objective is missing)"
     if op in SIGNIFICANCE_OPERATORS:
         if not v.has_ci:
             return False, "no CI: fit with --bootstrap > 0"
@@ -111,8 +115,6 @@ def _decide(op: str, v: MetricValue, threshold: float) -> tuple[bool, str]:
         if op == "not_significantly_below":
             return v.hi >= threshold, ""
         return v.lo <= threshold, ""
-    if not math.isfinite(v.value):
-        return False, "value not available (e.g. no equilibrium because A is singular)"
     outcome = {
         ">": v.value > threshold,
         ">=": v.value >= threshold,
@@ -128,8 +130,12 @@ def evaluate_rules(rules: Sequence[Rule], fit: SdeFit, baseline: SdeFit | None =
     for rule in rules:
         if rule.relative_to == "baseline" and baseline is None:
             raise ConfigError(f"rule {rule.index} ({rule.title}) is relative to a baseline", "pass --baseline FIT2")
-        labels = rule.strategies if rule.strategies is not None else tuple(fit.strategies)
+        labels = rule.strategies if rule.strategies is not None else (*fit.strategies, *fit.skipped)
         for label in labels:
+            if label in fit.skipped:
+                reason = f"strategy not fitted: {fit.skipped[label]}"
+                results.append(RuleResult(rule, label, _MISSING, False, reason))
+                continue
             if label not in fit.strategies:
                 raise ConfigError(
                     f"rule {rule.index}: unknown strategy {label!r}",
@@ -138,7 +144,9 @@ def evaluate_rules(rules: Sequence[Rule], fit: SdeFit, baseline: SdeFit | None =
             value = read_metric(fit.strategies[label], rule.metric)
             if rule.relative_to == "baseline" and baseline is not None:
                 if label not in baseline.strategies:
-                    results.append(RuleResult(rule, label, value, False, "strategy missing from the baseline"))
+                    why = baseline.skipped.get(label)
+                    reason = f"not fitted in the baseline: {why}" if why else "strategy missing from the baseline"
+                    results.append(RuleResult(rule, label, value, False, reason))
                     continue
                 value = difference(value, read_metric(baseline.strategies[label], rule.metric))
             passed, reason = _decide(rule.op, value, rule.value)

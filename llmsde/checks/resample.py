@@ -39,7 +39,8 @@ class MetricDraws(NamedTuple):
 
 def _fit_points(
     x: Array, labels: Sequence[str], metrics: Sequence[str], method: str, model: str, folds: int, seed: int
-) -> dict[str, dict[str, float]]:
+) -> tuple[dict[str, dict[str, float]], dict[str, frozenset[str]]]:
+    """Metric values per fitted strategy, and each one's held objectives (skipped strategies are absent)."""
     from llmsde.dynamics import LinearSdeEstimator
 
     est = LinearSdeEstimator(
@@ -49,7 +50,8 @@ def _fit_points(
         warnings.simplefilter("ignore", LlmsdeWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         fit = est.fit(x, list(labels))
-    return {s: {m: read_metric(f, m).value for m in metrics} for s, f in fit.strategies.items()}
+    values = {s: {m: read_metric(f, m).value for m in metrics} for s, f in fit.strategies.items()}
+    return values, {s: frozenset(f.held) for s, f in fit.strategies.items()}
 
 
 def bootstrap_metrics(
@@ -69,7 +71,7 @@ def bootstrap_metrics(
     """
     labs = np.asarray(list(labels))
     folds = 2
-    point = _fit_points(x, labels, metrics, method, model, folds, seed)
+    point, held = _fit_points(x, labels, metrics, method, model, folds, seed)
     rng = np.random.default_rng(seed)
     strata = [np.flatnonzero(labs == s) for s in dict.fromkeys(labels)]
     collected: dict[str, dict[str, list[float]]] = {s: {m: [] for m in metrics} for s in point}
@@ -77,11 +79,13 @@ def bootstrap_metrics(
     for b in range(n_bootstrap):
         idx = np.concatenate([rng.choice(s, size=len(s), replace=True) for s in strata])
         try:
-            values = _fit_points(x[idx], labs[idx].tolist(), metrics, method, model, folds, seed + b + 1)
+            values, held_b = _fit_points(x[idx], labs[idx].tolist(), metrics, method, model, folds, seed + b + 1)
         except FitInputError:
             continue
         n_valid += 1
         for s, per in values.items():
+            if s not in collected or held_b[s] != held[s]:
+                continue  # skipped on the full panel, or a moving objective happens to be constant here
             for m, v in per.items():
                 collected[s][m].append(v)
     draws = {s: {m: np.asarray(v, dtype=np.float64) for m, v in per.items()} for s, per in collected.items()}

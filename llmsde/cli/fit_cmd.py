@@ -45,7 +45,7 @@ def fit(
     from llmsde.dynamics import LinearSdeEstimator
     from llmsde.errors import LlmsdeWarning
     from llmsde.report.fit_io import write_fit
-    from llmsde.report.fit_tables import comparison_rows, strategy_rows, summary_rows
+    from llmsde.report.fit_tables import comparison_rows, skipped_rows, strategy_rows, summary_rows
 
     panel, default_dir = _load(target)
     estimator = LinearSdeEstimator(n_bootstrap=bootstrap, folds=folds, method=method, model=model, random_state=seed)
@@ -68,6 +68,8 @@ def fit(
     render.print_table(f"SDE fit of {target} ({model}, {method})", cols, rows)
     for sf in result.strategies.values():
         render.print_kv(f"{sf.label}: interference and checks", strategy_rows(sf))
+    if result.skipped:
+        render.print_kv("skipped strategies (not fitted)", skipped_rows(result))
     cols, rows = comparison_rows(result)
     if rows:
         render.print_table("model comparison (* = fitted)", cols, rows)

@@ -18,6 +18,7 @@ from llmsde.dynamics import diagnostics as diag
 from llmsde.dynamics import interference as itf
 from llmsde.dynamics import stability as stab
 from llmsde.dynamics._estimate import Estimate
+from llmsde.dynamics._held import held_json, moving_mask
 from llmsde.dynamics._linear import (
     Array,
     SessionStats,
@@ -82,9 +83,17 @@ def assemble(
     held: HeldOut,
     group: int | None,
     s: Settings,
+    held_obj: dict[int, float] | None = None,
+    notes_in: tuple[str, ...] = (),
 ) -> StrategyFit:
-    """Build the fit of one strategy from its sessions' data, its coefficients and held-out errors."""
-    notes: list[str] = []
+    """Build the fit of one strategy from its sessions' data, its coefficients and held-out errors.
+
+    ``held_obj`` (objective index -> constant, NaN when missing) are the objectives left out of the regression:
+    the spectrum, equilibrium and stability are those of the moving sub-system.
+    """
+    held_obj = held_obj or {}
+    mov = np.flatnonzero(moving_mask(held_obj))
+    notes: list[str] = list(notes_in)
     requested = s.method
     ones = np.ones(len(x))
     tot = weighted(stats, ones)
@@ -96,27 +105,29 @@ def assemble(
         s = s._replace(method="em")
         point, _ = continuous(beta, tot, group, s)
         method = "em"
+    point = _hold(point, held_obj)
     boot = None
     bsum = None
     if beta_boot is not None and w is not None:
         bsum = weighted(stats, w)
-        boot, _ = continuous(beta_boot, bsum, group, s)
-    lam = stab.sorted_eigenvalues(point.a)
+        boot = _hold(continuous(beta_boot, bsum, group, s)[0], held_obj)
+    sub = (..., mov[:, None], mov[None, :])
+    lam = stab.sorted_eigenvalues(point.a[sub])
     lam_b = None
     if boot is not None:
-        safe = np.where(boot.ok[:, None, None], boot.a, np.eye(3))
+        safe = np.where(boot.ok[:, None, None], boot.a[sub], np.eye(len(mov)))
         lam_b = np.where(boot.ok[:, None], stab.matched_eigenvalues(safe, lam), np.nan)
     rates = stab.rates(lam)
     rates_b = stab.rates(lam_b) if lam_b is not None else None
     eig_val = np.stack([lam.real, lam.imag], axis=-1)
     eig_draws = None if lam_b is None else np.stack([lam_b.real, lam_b.imag], axis=-1)
     modulus = stab.discrete_modulus(lam, s.dt)
-    eq, eq_ok = stab.equilibrium(point.a, point.b)
+    eq, eq_ok = _equilibrium(point, mov, held_obj)
     equilibrium = None
     if not bool(eq_ok):
         notes.append("A is singular: no unique equilibrium x* = -A^-1 b")
     else:
-        eq_b = stab.equilibrium(boot.a, boot.b)[0] if boot is not None else None
+        eq_b = _equilibrium(boot, mov, held_obj)[0] if boot is not None else None
         equilibrium = _est(eq, eq_b, s)
     off, norm = itf.coupling(point.a)
     off_b, norm_b = itf.coupling(boot.a) if boot is not None else (None, None)
@@ -144,6 +155,7 @@ def assemble(
     r2["held_out"] = blocks["model"]["one_step"]
     r2["multi_step"] = blocks["model"]["multi_step"]
     resid = np.where(tr.valid[..., None], tr.dx - tr.features @ beta, np.nan)
+    feats = [*mov.tolist(), 3 + (group or 0)]
     n_valid_boot = 0 if boot is None else int(boot.ok.sum())
     first = x[np.arange(len(x)), np.isfinite(x).all(axis=2).argmax(axis=1)]
     diagnostics = Diagnostics(
@@ -151,14 +163,18 @@ def assemble(
         n_dropped=_dropped(x),
         residual_normality=diag.normality(resid[tr.valid]),
         residual_autocorr=diag.lag1_autocorr(np.nan_to_num(resid), tr.valid),
-        boundary_fraction=diag.boundary_fraction(x),
-        condition_number=diag.condition_number(tot.zz[[0, 1, 2, 3 + (group or 0)]][:, [0, 1, 2, 3 + (group or 0)]]),
+        boundary_fraction=tuple(
+            math.nan if math.isnan(held_obj.get(j, 0.0)) else f for j, f in enumerate(diag.boundary_fraction(x))
+        ),
+        condition_number=diag.condition_number(tot.zz[np.ix_(feats, feats)]),
         bootstrap_valid=n_valid_boot,
         bootstrap_total=0 if boot is None else len(boot.ok),
         exact_log_real=None if requested == "em" else real_log,
     )
-    _warn(label, diagnostics)
+    _warn(label, diagnostics, held_obj)
     x0 = np.nanmean(first, axis=0)
+    for j, v in held_obj.items():
+        x0[j] = v
     return StrategyFit(
         label=label,
         n_sessions=int(tr.valid.any(axis=1).sum()),
@@ -184,6 +200,7 @@ def assemble(
         model=s.model,
         method=method,
         notes=tuple(notes),
+        held=held_json(held_obj),
     )
 
 
@@ -223,10 +240,35 @@ def _dropped(x: Array) -> int:
     return int((bad & inside).sum())
 
 
-def _warn(label: str, d: Diagnostics) -> None:
+def _hold(p: Params, held_obj: dict[int, float]) -> Params:
+    """Held objectives' rows and columns of A and Sigma and entries of b: exactly 0, or NaN when missing."""
+    if not held_obj:
+        return p
+    a, b, sigma = p.a.copy(), p.b.copy(), p.sigma.copy()
+    for j, v in held_obj.items():
+        fill = math.nan if math.isnan(v) else 0.0
+        a[..., j, :] = fill
+        a[..., :, j] = fill
+        sigma[..., j, :] = fill
+        sigma[..., :, j] = fill
+        b[..., j] = fill
+    return Params(a, b, sigma, p.ok)
+
+
+def _equilibrium(p: Params, mov: NDArray[np.int64], held_obj: dict[int, float]) -> tuple[Array, NDArray[np.bool_]]:
+    """x* of the moving sub-system, with each held objective at its constant (NaN when missing)."""
+    eq_m, ok = stab.equilibrium(p.a[..., mov[:, None], mov[None, :]], p.b[..., mov])
+    eq = np.empty((*p.b.shape[:-1], 3))
+    eq[..., mov] = eq_m
+    for j, v in held_obj.items():
+        eq[..., j] = v
+    return eq, ok
+
+
+def _warn(label: str, d: Diagnostics, held_obj: dict[int, float]) -> None:
     names = ("security", "efficiency", "functionality")
-    for name, frac in zip(names, d.boundary_fraction, strict=True):
-        if not math.isnan(frac) and frac > diag.BOUNDARY_WARN:
+    for j, (name, frac) in enumerate(zip(names, d.boundary_fraction, strict=True)):
+        if j not in held_obj and not math.isnan(frac) and frac > diag.BOUNDARY_WARN:
             warnings.warn(
                 f"strategy {label!r}: {frac:.0%} of {name} scores sit on 0 or 10; the linear SDE ignores the bound",
                 LlmsdeWarning,

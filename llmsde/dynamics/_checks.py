@@ -1,7 +1,8 @@
 """Validation of estimator parameters and of the arrays given to ``fit``.
 
 Messages follow one pattern: which argument, which rule, which value was received, and what to do instead.
-Everything here raises :class:`~llmsde.errors.FitInputError`; nothing is silently coerced into NaN.
+Parameters and panel shape raise :class:`~llmsde.errors.FitInputError`; a strategy that cannot be fitted gets a
+reason (:func:`strategy_problem`) so the others can still be fitted. Nothing is silently coerced into NaN.
 """
 
 from __future__ import annotations
@@ -82,40 +83,20 @@ def check_panel(x: Any, labels: Sequence[str]) -> tuple[Array, tuple[str, ...]]:
     return arr, labs
 
 
-def check_strategy(
-    label: str, x: Array, valid: NDArray[np.bool_], model: str, folds: int, check_constant: bool = True
-) -> None:
-    """Per-strategy identifiability: enough sessions and transitions; no constant objective unless pooled."""
+def strategy_problem(valid: NDArray[np.bool_], n_params: int) -> str | None:
+    """Why one strategy cannot be fitted (enough sessions and transitions for ``n_params`` per equation), or None.
+
+    A reason, not an exception: one unfittable strategy is skipped and the others are still fitted
+    (only when none can be fitted does the estimator raise).
+    """
     n_sessions = int(valid.any(axis=1).sum())
     n_trans = int(valid.sum())
-    k = REGRESSORS[model] if check_constant else 2
-    where = f"strategy {label!r}"
     if n_sessions == 0:
-        raise FitInputError(f"{where} has no usable transition (every pair of states has a NaN)", "check scores")
+        return "no usable transition (every pair of states has a NaN)"
     if n_sessions == 1:
-        raise FitInputError(
-            f"{where} has one session; the bootstrap and k-fold resample whole sessions and need at least 2",
-            "run more sessions for this strategy or drop it",
-        )
-    if n_sessions < k:
-        raise FitInputError(
-            f"{where} has {n_sessions} sessions, fewer than the {k} drift parameters per objective of model {model!r}",
-            "run more sessions or use --model diagonal",
-        )
-    if n_sessions < folds:
-        raise FitInputError(
-            f"{where} has {n_sessions} sessions, fewer than folds={folds}",
-            f"pass --folds {max(2, n_sessions)}",
-        )
-    if n_trans <= k + 1:
-        raise FitInputError(f"{where} has {n_trans} usable transitions; need more than {k + 1}", "run longer sessions")
-    if not check_constant:
-        return
-    prev = x[:, :-1, :][valid]
-    for j, name in enumerate(OBJECTIVES):
-        spread = float(np.ptp(prev[:, j]))
-        if spread == 0.0:
-            raise FitInputError(
-                f"objective {name!r} is constant ({prev[0, j]:g}) in {where}, so its drift is not identifiable",
-                "fit an objective that varies, or use --model pooled to share A across strategies",
-            )
+        return "one session; the bootstrap and k-fold resample whole sessions and need at least 2"
+    if n_sessions < n_params:
+        return f"{n_sessions} sessions, fewer than the {n_params} drift parameters per objective (run more sessions)"
+    if n_trans <= n_params + 1:
+        return f"{n_trans} usable transitions; need more than {n_params + 1} (run longer sessions)"
+    return None

@@ -108,6 +108,8 @@ def solve(zz: Array, zy: Array, mask: NDArray[np.bool_]) -> Solution:
     ok = np.ones(batch, dtype=bool)
     for j in range(3):
         idx = np.flatnonzero(mask[:, j])
+        if idx.size == 0:
+            continue  # a held objective: no equation, its coefficients stay exactly 0
         sub = zz[..., idx[:, None], idx[None, :]]
         rhs = zy[..., idx, j]
         scale = np.sqrt(np.clip(np.diagonal(sub, axis1=-2, axis2=-1), 1e-300, None))

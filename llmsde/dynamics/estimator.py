@@ -11,6 +11,7 @@ strategy's session count), computed from per-session sufficient statistics (:mod
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -19,10 +20,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from llmsde.dynamics._assemble import Settings, assemble
-from llmsde.dynamics._checks import REGRESSORS, check_panel, check_params, check_strategy
+from llmsde.dynamics._checks import REGRESSORS, check_panel, check_params, strategy_problem
+from llmsde.dynamics._held import fill_missing, find_held, held_message, hold_mask
 from llmsde.dynamics._linear import Array, mask_for, session_stats, solve, transitions, weighted
 from llmsde.dynamics.comparison import compare
-from llmsde.dynamics.results import OBJECTIVE_NAMES, SdeFit, StrategyFit
+from llmsde.dynamics.results import OBJECTIVE_NAMES, ModelScore, SdeFit, StrategyFit
 from llmsde.dynamics.validate import HeldOut, assign_folds, cross_validate
 from llmsde.errors import FitInputError, LlmsdeWarning
 
@@ -87,9 +89,14 @@ class LinearSdeEstimator:
         x : ndarray of shape (n_sessions, n_steps, 3)
             Objective vectors (security, efficiency, functionality) per session and step; NaN marks a missing
             score; transitions touching a NaN are dropped and counted (trailing all-NaN padding is not
-            counted).
+            counted). Within a strategy, an objective that is constant or never observed is *held*: left out of
+            that strategy's regression (see :mod:`llmsde.dynamics._held`) with a warning.
         labels : sequence of str, length n_sessions
             Strategy label of each session; strategies appear in the result in order of first appearance.
+
+        A strategy that cannot be fitted (too few sessions or transitions, every objective held, a singular
+        design) is skipped with a warning and listed in ``SdeFit.skipped``; FitInputError only when none can be
+        fitted.
         """
         check_params(self.dt, self.n_bootstrap, self.ci_level, self.folds, self.method, self.model, self.random_state)
         arr, labs = check_panel(x, labels)
@@ -98,66 +105,79 @@ class LinearSdeEstimator:
         index = {name: i for i, name in enumerate(names)}
         groups = np.array([index[lab] for lab in labs], dtype=np.int64)
         model, folds, n_boot = str(self.model), int(self.folds), int(self.n_bootstrap)
-        for g, name in enumerate(names):
-            sel = groups == g
-            valid = np.asarray(np.isfinite(arr[sel, :-1]).all(axis=2) & np.isfinite(arr[sel, 1:]).all(axis=2))
-            check_strategy(name, arr[sel], valid, model, folds, check_constant=model != "pooled")
+        pooled = model == "pooled"
+        work, held, skipped = _prepare(arr, groups, names, model)
         weights = _bootstrap_weights(groups, len(names), n_boot, rng)
         fold_of = assign_folds(groups, folds, rng)
         settings = Settings(float(self.dt), float(self.ci_level), str(self.method), model, REGRESSORS[model])
         fits: dict[str, StrategyFit] = {}
-        units = (
-            [np.arange(len(labs))] if model == "pooled" else [np.flatnonzero(groups == g) for g in range(len(names))]
-        )
+        fitted = np.array([g for g, name in enumerate(names) if name not in skipped], dtype=np.int64)
+        if pooled:
+            units = [np.flatnonzero(np.isin(groups, fitted))] if len(fitted) else []
+        else:
+            units = [np.flatnonzero(groups == g) for g in fitted]
         for idx in units:
-            pooled = model == "pooled"
-            g_local = groups[idx] if pooled else np.zeros(len(idx), dtype=np.int64)
-            tr = transitions(arr[idx], g_local if pooled else None, len(names) if pooled else 1)
+            local = np.searchsorted(fitted, groups[idx]).astype(np.int64) if pooled else np.zeros(len(idx), np.int64)
+            n_local = len(fitted) if pooled else 1
+            tr = transitions(work[idx], local if pooled else None, n_local)
             st = session_stats(tr)
-            mask = mask_for(model, tr.features.shape[2])
+            h = {} if pooled else held[names[int(groups[idx[0]])]]
+            mask = hold_mask(mask_for(model, tr.features.shape[2]), h)
+            unit_settings = settings._replace(n_regressors=n_params(model, 3 - len(h)))
             point = solve(st.zz.sum(axis=0), st.zy.sum(axis=0), mask)
             if not bool(point.valid):
-                where = "the pooled panel" if pooled else f"strategy {names[int(groups[idx[0]])]!r}"
-                used = arr[idx][:, :-1][tr.valid]
-                for j, obj in enumerate(OBJECTIVE_NAMES):
-                    if float(np.ptp(used[:, j])) == 0.0:
-                        raise FitInputError(
-                            f"objective {obj!r} is constant ({used[0, j]:g}) in {where}, "
-                            "so its drift is not identifiable",
-                            "fit an objective that varies (e.g. run more iterations or other tasks)",
-                        )
-                raise FitInputError(
-                    f"the design of {where} is singular: the objectives are collinear "
-                    "(one is a linear function of the others)",
-                    "check that the three scores vary independently",
-                )
+                reason = _singular_reason(work[idx][:, :-1][tr.valid], h, pooled)
+                for g in np.unique(groups[idx]):
+                    skipped[names[g]] = reason
+                continue
             boot = None
             if n_boot > 0:
                 boot = solve(*weighted(st, weights[:, idx])[:2], mask)
-            held = cross_validate(arr[idx], tr, st, mask, g_local, fold_of[idx], REGRESSORS[model])
-            if held.folds_failed:
+            cv = cross_validate(work[idx], tr, st, mask, local, fold_of[idx], unit_settings.n_regressors)
+            if cv.folds_failed:
                 warnings.warn(
-                    f"{held.folds_failed} of {folds} folds had a singular training design; "
+                    f"{cv.folds_failed} of {len(np.unique(fold_of[idx]))} folds had a singular training design; "
                     "their sessions are left out of the held-out R^2",
                     LlmsdeWarning,
                     stacklevel=2,
                 )
             for g in np.unique(groups[idx]):
                 sub = np.flatnonzero(groups[idx] == g)
+                h_g = held.get(names[g], {})
+                notes = [held_message(names[g], h_g)] if h_g else []
+                if h_g:
+                    warnings.warn(notes[0], LlmsdeWarning, stacklevel=2)
+                n_sess = len(sub)
+                if n_sess < folds:
+                    notes.append(f"{n_sess} sessions < folds={folds}: held-out R^2 is leave-one-session-out")
                 fits[names[g]] = _assemble_group(
                     names[g],
-                    arr[idx],
+                    work[idx],
                     tr,
                     st,
                     point.beta,
                     boot,
                     weights[:, idx],
-                    held,
+                    cv,
                     sub,
-                    int(g) if pooled else None,
-                    settings,
+                    int(np.searchsorted(fitted, g)) if pooled else None,
+                    unit_settings,
+                    h_g,
+                    tuple(notes),
                 )
-        comparison = compare(arr, groups, len(names), fold_of) if self.compare_models else ()
+        if not fits:
+            raise FitInputError(
+                "no strategy can be fitted: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()),
+                "run more sessions or iterations per strategy, or tasks on which the objectives vary",
+            )
+        for name in names:
+            if name in skipped:
+                warnings.warn(f"strategy {name!r} skipped: {skipped[name]}", LlmsdeWarning, stacklevel=2)
+        comparison: tuple[ModelScore, ...] = ()
+        if self.compare_models:
+            keep = np.isin(groups, [index[n] for n in fits])
+            kept = np.searchsorted(np.unique(groups[keep]), groups[keep]).astype(np.int64)
+            comparison = compare(work[keep], kept, len(fits), fold_of[keep], [held.get(n, {}) for n in fits])
         meta = {
             "dt": float(self.dt),
             "n_bootstrap": n_boot,
@@ -169,7 +189,54 @@ class LinearSdeEstimator:
             "objectives": list(OBJECTIVE_NAMES),
             "n_sessions": len(labs),
         }
-        return SdeFit(strategies={n: fits[n] for n in names}, meta=meta, model_comparison=comparison)
+        return SdeFit(
+            strategies={n: fits[n] for n in names if n in fits},
+            meta=meta,
+            model_comparison=comparison,
+            skipped={n: skipped[n] for n in names if n in skipped},
+        )
+
+
+def n_params(model: str, n_moving: int) -> int:
+    """Drift coefficients per equation that one strategy's data must identify (moving levels and intercept;
+    own level and intercept for ``diagonal``, and for ``pooled``, whose shared A the other strategies help fit)."""
+    return 2 if model in ("diagonal", "pooled") else n_moving + 1
+
+
+def _prepare(
+    arr: Array, groups: NDArray[np.int64], names: list[str], model: str
+) -> tuple[Array, dict[str, dict[int, float]], dict[str, str]]:
+    """The panel with missing held objectives filled, the held objectives and the skipped strategies (reasons)."""
+    work = arr.copy()
+    held: dict[str, dict[int, float]] = {}
+    skipped: dict[str, str] = {}
+    for g, name in enumerate(names):
+        sel = groups == g
+        h = find_held(arr[sel])
+        if model == "pooled":
+            missing = [OBJECTIVE_NAMES[j] for j, v in h.items() if math.isnan(v)]
+            h = {}
+            if missing:
+                skipped[name] = f"{', '.join(missing)} missing in every state; model 'pooled' needs all three"
+        elif len(h) == 3:
+            skipped[name] = "every objective is constant or missing"
+        if name not in skipped:
+            work[sel] = fill_missing(arr[sel], h)
+            valid = np.isfinite(work[sel, :-1]).all(axis=2) & np.isfinite(work[sel, 1:]).all(axis=2)
+            reason = strategy_problem(np.asarray(valid), n_params(model, 3 - len(h)))
+            if reason is not None:
+                skipped[name] = reason
+        if name not in skipped:
+            held[name] = h
+    return work, held, skipped
+
+
+def _singular_reason(used: Array, held: dict[int, float], pooled: bool) -> str:
+    """Why the design of a unit is singular: a constant objective (pooled) or collinear objectives."""
+    for j, obj in enumerate(OBJECTIVE_NAMES):
+        if j not in held and used.size and float(np.ptp(used[:, j])) == 0.0:
+            return f"objective {obj!r} is constant ({used[0, j]:g}){' in the pooled panel' if pooled else ''}"
+    return "the design is singular: the objectives are collinear (one is a linear function of the others)"
 
 
 def _assemble_group(
@@ -184,6 +251,8 @@ def _assemble_group(
     sub: NDArray[np.int64],
     group: int | None,
     settings: Settings,
+    held_obj: dict[int, float],
+    notes: tuple[str, ...],
 ) -> StrategyFit:
     """Slice one strategy's sessions out of a fitted unit and assemble its result."""
     tr_g = type(tr)(*(a[sub] for a in tr))
@@ -199,7 +268,7 @@ def _assemble_group(
     )
     w_g = w[:, sub] if boot is not None else None
     beta_b = boot.beta if boot is not None else None
-    return assemble(name, x[sub], tr_g, st_g, beta, beta_b, w_g, held_g, group, settings)
+    return assemble(name, x[sub], tr_g, st_g, beta, beta_b, w_g, held_g, group, settings, held_obj, notes)
 
 
 def _bootstrap_weights(groups: NDArray[np.int64], n_groups: int, n_boot: int, rng: np.random.Generator) -> Array:

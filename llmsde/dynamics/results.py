@@ -1,10 +1,14 @@
 """Frozen, serialisable results of a fit: :class:`SdeFit` holds one :class:`StrategyFit` per strategy label.
 
-``SdeFit.to_dict()`` is the fit.json schema (``schema_version`` 1): strict JSON, every figure with a CI
+``SdeFit.to_dict()`` is the fit.json schema (``schema_version`` 2): strict JSON, every figure with a CI
 written as
 ``{"value": ..., "ci": [lo, hi]}``, eigenvalues as ``[re, im]`` pairs. ``from_dict`` reads it back, so
 ``simulate``
 and reports work from the file without refitting.
+
+Version 2 (held objectives, skipped strategies) added ``held`` per strategy and ``skipped`` at the top, and made
+``eigenvalues`` and ``discrete_modulus`` list only the moving sub-system's modes (fewer than 3 when an objective
+is held); version 1 files are still read (no held objectives, no skipped strategies).
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import numpy as np
 
 from llmsde.dynamics._estimate import Estimate, to_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the fit.json layout; bump on any incompatible change."""
+READABLE_VERSIONS = (1, 2)
+"""Versions :meth:`SdeFit.from_dict` reads (1 is 2 without ``held`` and ``skipped``)."""
 OBJECTIVE_NAMES: tuple[str, str, str] = ("security", "efficiency", "functionality")
 
 
@@ -131,7 +137,9 @@ class StrategyFit:
     n_transitions: int
     n_dropped: int
     A: Estimate
-    """Drift matrix, shape (3, 3); A[i, j] is the effect of objective j's level on objective i's change."""
+    """Drift matrix, shape (3, 3); A[i, j] is the effect of objective j's level on objective i's change.
+
+    A held objective's row and column are 0 (constant) or NaN (missing); see ``held``."""
     b: Estimate
     """Drift intercept, shape (3,)."""
     Sigma: Estimate
@@ -139,19 +147,21 @@ class StrategyFit:
     sigma: Estimate
     """sqrt(diag Sigma), shape (3,)."""
     eigenvalues: Estimate
-    """Eigenvalues of A as [re, im] rows, shape (3, 2), real part descending (slowest mode first)."""
+    """Eigenvalues of A's moving sub-system as [re, im] rows, shape (m, 2) with m = 3 - len(held) moving
+    objectives, real part descending (slowest mode first); a held objective adds no mode."""
     rho: Estimate
     """Convergence rate -max Re(lambda)."""
     fastest_rate: Estimate
     half_life: Estimate
     """ln 2 / rho, in iterations (NaN/null when rho <= 0)."""
     discrete_modulus: Estimate
-    """|1 + lambda dt| per eigenvalue, shape (3,)."""
+    """|1 + lambda dt| per eigenvalue, shape (m,)."""
     mode: str
     stable: bool
     """All |1 + lambda dt| < 1 at the point estimate."""
     equilibrium: Estimate | None
-    """x* = -A^-1 b, shape (3,); None when A is singular (see ``notes``)."""
+    """x* = -A^-1 b, shape (3,), from the moving sub-system (a held objective's entry is its constant, NaN when
+    missing); None when that sub-system's A is singular (see ``notes``)."""
     interference: Interference
     r2: dict[str, R2]
     """``in_sample``, ``held_out`` (one-step, k-fold by session) and ``multi_step`` (mean path, held out)."""
@@ -163,10 +173,17 @@ class StrategyFit:
     model: str = "full"
     method: str = "em"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    held: dict[str, float | None] = field(default_factory=dict)
+    """Objectives held out of this strategy's regression -> their constant (None when never observed)."""
+
+    @property
+    def moving(self) -> tuple[int, ...]:
+        """Indices of the fitted (not held) objectives."""
+        return tuple(j for j, name in enumerate(OBJECTIVE_NAMES) if name not in self.held)
 
     @property
     def eigenvalues_complex(self) -> np.ndarray[Any, np.dtype[np.complex128]]:
-        """Point eigenvalues as complex numbers, shape (3,)."""
+        """Point eigenvalues as complex numbers, shape (m,)."""
         v = self.eigenvalues.value
         return np.asarray(v[:, 0] + 1j * v[:, 1], dtype=np.complex128)
 
@@ -185,6 +202,7 @@ class StrategyFit:
         out["diagnostics"] = self.diagnostics.to_dict()
         out["x0_mean"] = to_json(self.x0_mean)
         out["notes"] = list(self.notes)
+        out["held"] = dict(self.held)
         return out
 
     @classmethod
@@ -208,6 +226,7 @@ class StrategyFit:
             model=str(d.get("model", "full")),
             method=str(d.get("method", "em")),
             notes=tuple(d.get("notes", ())),
+            held={str(k): (None if v is None else float(v)) for k, v in d.get("held", {}).items()},
             **est,
         )
 
@@ -272,6 +291,8 @@ class SdeFit:
     """dt, n_bootstrap, ci_level, folds, method, model, random_state, objectives."""
     model_comparison: tuple[ModelScore, ...] = ()
     schema_version: int = SCHEMA_VERSION
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Strategies that could not be fitted -> why (too few sessions or transitions, every objective held...)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The fit.json document (strict JSON)."""
@@ -280,17 +301,21 @@ class SdeFit:
             "meta": dict(self.meta),
             "strategies": {k: v.to_dict() for k, v in self.strategies.items()},
             "model_comparison": [m.to_dict() for m in self.model_comparison],
+            "skipped": dict(self.skipped),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SdeFit:
         """Read a fit.json document; another schema version is a ValueError (callers add the hint)."""
         version = int(d.get("schema_version", -1))
-        if version != SCHEMA_VERSION:
-            raise ValueError(f"fit.json schema_version {version} is not supported (expected {SCHEMA_VERSION})")
+        if version not in READABLE_VERSIONS:
+            raise ValueError(
+                f"fit.json schema_version {version} is not supported (expected one of {READABLE_VERSIONS})"
+            )
         return cls(
             strategies={k: StrategyFit.from_dict(v) for k, v in d["strategies"].items()},
             meta=dict(d.get("meta", {})),
             model_comparison=tuple(ModelScore.from_dict(m) for m in d.get("model_comparison", [])),
-            schema_version=version,
+            schema_version=SCHEMA_VERSION,
+            skipped={str(k): str(v) for k, v in d.get("skipped", {}).items()},
         )

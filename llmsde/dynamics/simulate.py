@@ -10,6 +10,9 @@ bound,
   as observed scores do: e.g. functionality sits at 10 once all tests pass);
 - ``"reflect"``: mirror the overshoot back into the box (no pile-up on the bound);
 - ``"none"``: the unbounded linear SDE (what the estimator assumes; used by ``calibrate``).
+
+An objective the fit held (``StrategyFit.held``) does not move: a constant one stays at its constant whatever
+``x0`` says, and a missing one (never observed) is NaN in every path.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from llmsde.dynamics.results import StrategyFit
+from llmsde.dynamics.results import OBJECTIVE_NAMES, StrategyFit
 from llmsde.errors import FitInputError
 
 Array = NDArray[np.float64]
@@ -97,7 +100,11 @@ def simulate(
         raise FitInputError(f"steps must be an integer >= 1; got {steps!r}", "e.g. --steps 10")
     if isinstance(paths, bool) or not isinstance(paths, int) or paths < 1:
         raise FitInputError(f"paths must be an integer >= 1; got {paths!r}", "e.g. --paths 1000")
-    start = np.asarray(fit.x0_mean if x0 is None else x0, dtype=np.float64)
+    start = np.array(fit.x0_mean if x0 is None else x0, dtype=np.float64)
+    held = {j: fit.held[name] for j, name in enumerate(OBJECTIVE_NAMES) if name in fit.held}
+    if start.shape == (3,):
+        for j, v in held.items():
+            start[j] = 0.0 if v is None else v
     if start.shape != (3,) or not np.isfinite(start).all():
         raise FitInputError(
             f"the start state must be 3 finite numbers (security, efficiency, functionality); "
@@ -107,7 +114,10 @@ def simulate(
     if clip != "none" and ((start < 0).any() or (start > 10).any()):
         raise FitInputError(f"the start state {list(start)} lies outside [0, 10]", "give scores between 0 and 10")
     rng = np.random.default_rng(seed)
-    xs = simulate_params(fit.A.value, fit.b.value, fit.Sigma.value, start, steps, paths, rng, dt, clip)
+    a, b, sigma = (np.nan_to_num(e.value, nan=0.0) for e in (fit.A, fit.b, fit.Sigma))
+    xs = simulate_params(a, b, sigma, start, steps, paths, rng, dt, clip)
+    for j, v in held.items():
+        xs[..., j] = np.nan if v is None else v
     quant = np.quantile(xs, QUANTILES, axis=0)
     return SimulationResult(
         paths=xs,

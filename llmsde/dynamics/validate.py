@@ -106,7 +106,7 @@ def cross_validate(
         sse_one[0, t] = (resid**2).sum(axis=1)
         sse_one[1, t] = (dx_t**2).sum(axis=1)
         sse_one[2, t] = (np.where(valid_t[..., None], dx_t - mdx[:, None, :], 0.0) ** 2).sum(axis=1)
-        loglik[t] = _gauss_loglik(resid, valid_t, sigma, g_t)
+        loglik[t] = _gauss_loglik(resid, valid_t, sigma, g_t, np.asarray(mask.any(axis=0)))
         phi = np.eye(3) + beta[:3, :].T
         c_rows = beta[3:, :]
         c = c_rows[g_t] if len(c_rows) > 1 else np.broadcast_to(c_rows[0], (len(t), 3))
@@ -132,13 +132,20 @@ def cross_validate(
     )
 
 
-def _gauss_loglik(resid: Array, valid: NDArray[np.bool_], sigma: Array, group: NDArray[np.int64]) -> Array:
-    """Sum over each session's valid transitions of log N(e; 0, Sigma of the session's group)."""
+def _gauss_loglik(
+    resid: Array, valid: NDArray[np.bool_], sigma: Array, group: NDArray[np.int64], fitted: NDArray[np.bool_]
+) -> Array:
+    """Sum over each session's valid transitions of log N(e; 0, Sigma of the session's group).
+
+    Only the ``fitted`` objectives count: a held objective has no residual and a zero row of Sigma.
+    """
+    idx = np.flatnonzero(fitted)
+    resid, sigma = resid[..., idx], sigma[..., idx[:, None], idx[None, :]]
     sign, logdet = np.linalg.slogdet(sigma)
     logdet = np.where(sign > 0, logdet, np.nan)
     inv = np.linalg.pinv(sigma)
     quad = np.einsum("sti,sij,stj->st", resid, inv[group], resid)
-    per = -0.5 * (3 * math.log(2 * math.pi) + logdet[group][:, None] + quad)
+    per = -0.5 * (len(idx) * math.log(2 * math.pi) + logdet[group][:, None] + quad)
     return np.asarray(np.where(valid, per, 0.0).sum(axis=1), dtype=np.float64)
 
 

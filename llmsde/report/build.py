@@ -68,7 +68,7 @@ def _fit_table(fit: SdeFit) -> Table:
     for label, sf in fit.strategies.items():
         eq = "none (A singular)"
         if sf.equilibrium is not None:
-            eq = "[" + ", ".join(f"{v:.2f}" for v in sf.equilibrium.value) + "]"
+            eq = "[" + ", ".join(f"{v:.2f}" if math.isfinite(v) else "n/a" for v in sf.equilibrium.value) + "]"
         held = sf.r2.get("held_out")
         r2 = f"{float(held.overall.value):.2f}" if held is not None else "n/a"
         rows.append(
@@ -130,7 +130,8 @@ def _figures(inp: ReportInput) -> list[Figure]:
         sim = simulate(sf, steps=steps, paths=SIM_PATHS, seed=inp.seed)
         paths.append(PathData(label, obs, sim.mean, sim.quantiles[0.05], sim.quantiles[0.95]))
         eq = None if sf.equilibrium is None else sf.equilibrium.value
-        phases.append(PhaseData(label, obs, sf.A.value, sf.b.value, eq))
+        # a missing (held) objective has NaN rows of A and b: draw it as not moving
+        phases.append(PhaseData(label, obs, np.nan_to_num(sf.A.value), np.nan_to_num(sf.b.value), eq))
         eigen.append(EigenData(label, sf.eigenvalues.value, sf.eigenvalues.lo, sf.eigenvalues.hi))
         views[label] = {
             key: MatrixView(est.value, est.lo, est.hi)
@@ -176,6 +177,13 @@ def build_document(inp: ReportInput) -> ReportDoc:
     findings = [
         f"{label}: security falls significantly over the refinement (security trend CI below 0)." for label in degrading
     ] or ["No strategy has a security trend significantly below 0."]
+    findings += [
+        f"{label}: {', '.join(f'{k} missing' if v is None else f'{k} constant at {v:g}' for k, v in sf.held.items())}"
+        " in every state, so held fixed; the drift is fitted on the other objectives."
+        for label, sf in fit.strategies.items()
+        if sf.held
+    ]
+    findings += [f"{label}: not fitted ({reason})." for label, reason in fit.skipped.items()]
     figs = _figures(inp)
     sections = [
         Section("Summary", bullets=tuple(findings) + inp.notes, tables=(_fit_table(fit),)),

@@ -124,12 +124,17 @@ def trajectory_figure(data: Sequence[PathData]) -> Figure:
 
 
 def _anchor(item: PhaseData) -> Array:
-    """Where the third objective is held in a 2-D slice: at x* when it exists, else at the observed mean."""
-    if item.equilibrium is not None and np.isfinite(item.equilibrium).all():
-        return np.clip(item.equilibrium, 0.0, 10.0)
-    with np.errstate(invalid="ignore"):
+    """Where the third objective is held in a 2-D slice: at x* when it exists, else at the observed mean (5 for
+    an objective never observed)."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN (missing) objective
         mean = np.nanmean(item.observed.reshape(-1, 3), axis=0)
-    return np.where(np.isfinite(mean), mean, 5.0)
+    mean = np.where(np.isfinite(mean), mean, 5.0)
+    if item.equilibrium is not None:
+        return np.where(np.isfinite(item.equilibrium), np.clip(item.equilibrium, 0.0, 10.0), mean)
+    return mean
 
 
 def phase_figure(data: Sequence[PhaseData]) -> Figure:

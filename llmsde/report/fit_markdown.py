@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmsde.dynamics import Estimate, SdeFit, StrategyFit
-from llmsde.report.fit_tables import comparison_rows, fmt, strategy_rows, summary_rows
+from llmsde.report.fit_tables import comparison_rows, fmt, held_text, skipped_rows, strategy_rows, summary_rows
 
 __all__ = ["render_fit_markdown"]
 
@@ -52,6 +52,12 @@ def _strategy(sf: StrategyFit) -> list[str]:
         f"{sf.n_sessions} sessions, {sf.n_transitions} transitions used, {sf.n_dropped} dropped (missing scores).",
         "",
     ]
+    if sf.held:
+        lines += [
+            f"Held fixed (constant or missing in every state, so not fitted): {held_text(sf)}. Their rows and "
+            "columns of A and Sigma are 0 (constant) or - (missing); eigenvalues are the moving objectives'.",
+            "",
+        ]
     lines += ["Drift matrix A (row: objective that changes; column: level that drives it):", ""] + _matrix(sf.A)
     lines += ["", "Drift intercept b:", ""] + _vector(sf.b)
     lines += ["", "Diffusion Sigma (per iteration):", ""] + _matrix(sf.Sigma)
@@ -64,7 +70,7 @@ def _strategy(sf: StrategyFit) -> list[str]:
             _cell(sf.eigenvalues, k, 1),
             f"{fmt(sf.discrete_modulus.value[k], 3)}",
         ]
-        for k in range(3)
+        for k in range(len(sf.discrete_modulus.value))
     ]
     lines += ["", "Eigenvalues of A (slowest first):", ""] + _table(["mode", "Re", "Im", "|1+lambda dt|"], eig_rows)
     lines += ["", "Interference, view (a) Corr(dx_i, dx_j):", ""] + _matrix(sf.interference.corr_dx, 2)
@@ -121,6 +127,9 @@ def render_fit_markdown(fit: SdeFit, source: str = "", usage: Mapping[str, Any] 
     ]
     cols, rows = summary_rows(fit)
     lines += _table(cols, rows) + [""]
+    if fit.skipped:
+        lines += ["## Skipped strategies", "", "These strategies could not be fitted:", ""]
+        lines += _table(["strategy", "reason"], [list(r) for r in skipped_rows(fit)]) + [""]
     for sf in fit.strategies.values():
         lines += _strategy(sf)
     if fit.model_comparison:

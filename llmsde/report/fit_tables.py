@@ -12,7 +12,16 @@ from typing import Any
 
 from llmsde.dynamics import Estimate, SdeFit, StrategyFit
 
-__all__ = ["SUMMARY_METRICS", "comparison_rows", "fmt", "fmt_ci", "strategy_rows", "summary_rows"]
+__all__ = [
+    "SUMMARY_METRICS",
+    "comparison_rows",
+    "fmt",
+    "fmt_ci",
+    "held_text",
+    "skipped_rows",
+    "strategy_rows",
+    "summary_rows",
+]
 
 SUMMARY_METRICS: tuple[str, ...] = (
     "sessions / transitions",
@@ -25,8 +34,10 @@ SUMMARY_METRICS: tuple[str, ...] = (
     "equilibrium [S, E, F]",
     "Corr(dF, dE) [CI]",
     "Corr(dF, dS) [CI]",
+    "held fixed (not fitted)",
 )
-"""Rows of the summary table (one column per strategy), in the order of DESIGN.md section 6."""
+"""Rows of the summary table (one column per strategy), in the order of DESIGN.md section 6; eigenvalues and
+|1 + lambda dt| are those of the moving objectives (a held objective has no mode)."""
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "model",
     "params",
@@ -85,10 +96,23 @@ def summary_rows(fit: SdeFit) -> tuple[tuple[str, ...], list[list[str]]]:
                 "none (A singular)" if sf.equilibrium is None else _vector(sf.equilibrium.value),
                 _entry_ci(sf.interference.corr_dx, 2, 1),
                 _entry_ci(sf.interference.corr_dx, 2, 0),
+                held_text(sf),
             ]
         )
     rows = [[metric, *(c[i] for c in cells)] for i, metric in enumerate(SUMMARY_METRICS)]
     return ("", *fit.strategies), rows
+
+
+def held_text(sf: StrategyFit) -> str:
+    """E.g. "security = 10" or "functionality missing"; "-" when every objective was fitted."""
+    if not sf.held:
+        return "-"
+    return ", ".join(f"{k} missing" if v is None else f"{k} = {fmt(v, 2)}" for k, v in sf.held.items())
+
+
+def skipped_rows(fit: SdeFit) -> list[tuple[str, str]]:
+    """(strategy, reason) for every strategy the fit could not fit."""
+    return list(fit.skipped.items())
 
 
 def strategy_rows(sf: StrategyFit) -> list[tuple[str, str]]:

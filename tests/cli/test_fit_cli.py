@@ -52,7 +52,7 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_fit_writes_strict_json_and_markdown(fitted: Path) -> None:
     doc = json.loads((fitted / "fit.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
-    assert doc["schema_version"] == 1 and set(doc["strategies"]) == {"EF", "SF", "FF", "AI"}
+    assert doc["schema_version"] == 2 and set(doc["strategies"]) == {"EF", "SF", "FF", "AI"} and not doc["skipped"]
     assert doc["meta"]["n_bootstrap"] == 60
     md = (fitted / "fit.md").read_text()
     assert md.startswith("# SDE fit") and "## Strategy SF" in md and "## Model comparison" in md

@@ -1,0 +1,32 @@
+"""The report with a held (never observed) objective and a skipped strategy: figures drawn, nothing crashes."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from llmsde.dynamics import LinearSdeEstimator, reference_truth, simulate_panel
+from llmsde.errors import LlmsdeWarning
+from llmsde.report.build import ReportInput, write_report
+
+
+def test_report_with_missing_objective_and_skipped_strategy(tmp_path: Path) -> None:
+    x, labels = simulate_panel(reference_truth(8), 30, 8, np.random.default_rng(2))
+    labels = list(labels)
+    sec = [i for i, lab in enumerate(labels) if lab == "SF"]
+    x[sec, :, 2] = np.nan  # SF sessions have no functionality score (no unit tests)
+    lone = [i for i, lab in enumerate(labels) if lab == "AI"][1:]
+    keep = np.setdiff1d(np.arange(len(labels)), lone)  # AI keeps one session: skipped
+    x, labels = x[keep], [labels[i] for i in keep]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LlmsdeWarning)
+        fit = LinearSdeEstimator(n_bootstrap=30, folds=3, random_state=0, compare_models=False).fit(x, labels)
+    assert fit.strategies["SF"].held == {"functionality": None} and "AI" in fit.skipped
+    files = write_report(ReportInput(fit, x, tuple(labels)), tmp_path / "rep", formats=("md",))
+    md = files.markdown.read_text(encoding="utf-8") if files.markdown else ""
+    assert len(files.figures) == 4 and all(p.stat().st_size > 0 for p in files.figures)
+    sf_row = next(line for line in md.splitlines() if line.startswith("| SF |"))
+    assert "nan" not in sf_row.lower()
+    assert "AI" in md and "one session" in md
