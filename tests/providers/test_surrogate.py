@@ -7,10 +7,10 @@ import asyncio
 import random
 import re
 import statistics
-import sys
 from pathlib import Path
 
 import pytest
+import task_exec
 
 from llmsde.config import ProviderConfig, StrategyConfig
 from llmsde.providers import make_provider
@@ -19,9 +19,6 @@ from llmsde.scoring.extract import extract_code
 from llmsde.scoring.security import BanditRunner
 from llmsde.tasks import Task, builtin_tasks, get_strategy
 from llmsde.types import ChatMessage, GenerationParams
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tasks"))
-import task_exec  # noqa: E402 - the in-process task runner shared with tests/tasks
 
 TASKS = {t.id: t for t in builtin_tasks()}
 BANDIT = BanditRunner()
