@@ -14,6 +14,7 @@ line ``error: <message> - <hint>`` and exits with the error's ``exit_code``; not
     +-- SandboxError            the sandbox cannot give the isolation that was required
     +-- ProviderError           exit 1: the endpoint kept failing (circuit breaker open); the run is resumable
     +-- CheckFailed             exit 1: a ``check`` gate did not hold
+    +-- RunInterrupted          exit 130: Ctrl-C during a run; every scored iteration is stored, resumable
 
 Failures of the system under study (a failed LLM call, code that crashes or times out) are *data*: they are recorded
 on the iteration and never raised through this tree. Numerical trouble that still leaves a usable result is a
@@ -30,6 +31,7 @@ __all__ = [
     "LlmsdeWarning",
     "ProviderError",
     "RunDirError",
+    "RunInterrupted",
     "SandboxError",
     "StoreError",
     "TaskFileError",
@@ -86,6 +88,12 @@ class CheckFailed(LlmsdeError):
     """At least one ``check`` gate did not hold."""
 
     exit_code = 1
+
+
+class RunInterrupted(LlmsdeError):
+    """The user interrupted a run; what was scored is stored and ``--resume`` continues it."""
+
+    exit_code = 130
 
 
 class LlmsdeWarning(UserWarning):

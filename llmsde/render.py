@@ -18,7 +18,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["print_error", "print_json", "print_kv", "print_table", "print_text", "print_warning", "progress_bar"]
+__all__ = [
+    "print_error",
+    "print_json",
+    "print_kv",
+    "print_status",
+    "print_table",
+    "print_text",
+    "print_warning",
+    "progress_bar",
+]
 
 _out = Console(highlight=False, soft_wrap=False)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -32,6 +41,11 @@ def print_error(message: str) -> None:
 def print_warning(message: str) -> None:
     """One yellow line on stderr."""
     _err.print(f"[bold yellow]warning:[/] {escape(message)}", markup=True, highlight=False)
+
+
+def print_status(message: str) -> None:
+    """One plain line on stderr, for status that must not mix with ``--json`` output on stdout."""
+    _err.print(Text(message))
 
 
 def print_text(text: str) -> None:

@@ -45,12 +45,26 @@ for _name in _COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
+_INTERRUPTED = 130
+"""Exit code of Ctrl-C; typer turns KeyboardInterrupt into ``Exit(130)``, which non-standalone mode returns."""
+
+
+def _interrupted() -> None:
+    sys.stderr.write(
+        "\nerror: interrupted - every scored iteration is stored; continue with `llmsde run --resume RUN_DIR`\n"
+    )
+    sys.stderr.flush()
+    sys.exit(_INTERRUPTED)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: run the app and turn LlmsdeError into one line and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     args = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--debug"]
     try:
         code = app(args=args, standalone_mode=False)
+        if code == _INTERRUPTED:
+            _interrupted()
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except LlmsdeError as err:
@@ -61,10 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         print_error(err.one_line())
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
-        from llmsde.render import print_error
-
-        print_error("interrupted - the run store is intact; continue with `llmsde run --resume RUN_DIR`")
-        sys.exit(130)
+        _interrupted()
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -7,13 +7,14 @@ resumed study that quietly differs from what the user typed would be worse than 
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from llmsde.errors import ConfigError
+from llmsde.errors import ConfigError, RunInterrupted
 
 if TYPE_CHECKING:
     from llmsde import api as api_types
@@ -77,10 +78,14 @@ def run(
                     f"{', '.join(given)} cannot be combined with --resume (the stored config is used)",
                     "only --concurrency and --json may be given with --resume",
                 )
-            summary = api.resume_run(resume, concurrency=concurrency, on_start=hooks.start, on_progress=hooks.progress)
+            with hooks.interruptible():
+                summary = api.resume_run(
+                    resume, concurrency=concurrency, on_start=hooks.start, on_progress=hooks.progress
+                )
         else:
             cfg = load_config(config, {**overrides, "concurrency": concurrency})
-            summary = api.run_study(cfg, on_start=hooks.start, on_progress=hooks.progress)
+            with hooks.interruptible():
+                summary = api.run_study(cfg, on_start=hooks.start, on_progress=hooks.progress)
     _print_summary(summary, json_out)
 
 
@@ -90,12 +95,26 @@ class _Hooks:
     def __init__(self, stack: ExitStack) -> None:
         self._stack = stack
         self._update: Any = None
+        self._run_dir: str | None = None
+
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Turn Ctrl-C into RunInterrupted naming the run directory, so the user can resume it."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            where = self._run_dir or "RUN_DIR"
+            raise RunInterrupted(
+                "interrupted; every scored iteration is stored", f"continue with `llmsde run --resume {where}`"
+            ) from None
 
     def start(self, info: api_types.RunStart) -> None:
         from llmsde import render
 
         for warning in info.isolation_warnings:
             render.print_warning(warning)
+        self._run_dir = str(info.run_dir)
+        render.print_status(f"run directory: {info.run_dir}")
         verb = "resuming" if info.resumed else "running"
         self._update = self._stack.enter_context(render.progress_bar(info.sessions_total, f"{verb} sessions"))
 

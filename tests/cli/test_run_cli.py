@@ -138,3 +138,39 @@ def test_resume_after_sigkill_stores_every_iteration_once(tmp_path: Path) -> Non
         n_sessions = conn.execute("SELECT COUNT(*) FROM sessions WHERE status = 'done'").fetchone()[0]
     assert set(keys.values()) == {1} and len(keys) == total and n_sessions == sessions * len(strategies)
     assert {k for _, k in keys} == set(range(iterations + 1))
+
+
+@pytest.mark.slow
+def test_ctrl_c_prints_the_resume_command_and_exits_130(tmp_path: Path) -> None:
+    args = [
+        *("--sessions", "3", "--iterations", "4", "--strategies", "EF,SF", "--json"),
+        *("--tasks", f"{TASK},evaluate_rpn", "--concurrency", "2", "--out", str(tmp_path / "runs")),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmsde", "run", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            dbs = list((tmp_path / "runs").glob("*/store.sqlite")) if (tmp_path / "runs").exists() else []
+            if dbs and _stored(dbs[0]) >= 4:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run finished before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    run_dir = dbs[0].parent
+    assert proc.returncode == 130 and out == ""
+    assert "Traceback" not in err and f"llmsde run --resume {run_dir}" in err
+    assert f"run directory: {run_dir}" in err
+    resumed = subprocess.run(
+        [sys.executable, "-m", "llmsde", "run", "--resume", str(run_dir), "--json"],
+        capture_output=True, text=True, timeout=300, env=_env(),
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["iterations"] == 2 * 3 * 5
