@@ -73,12 +73,18 @@ class Scorer:
         self._pool.close()
 
     def score(self, code: str | None, task: Task) -> ScoreResult:
-        """Score one candidate. Never raises for bad code: failures become NaN scores with a reason."""
+        """Score one candidate. Never raises for bad code: failures become NaN scores with a reason.
+
+        Broken code scores functionality 0 only when the task has tests; for a task without tests functionality
+        is missing whatever the code, so a test-less objective stays missing in every state and ``fit`` can hold
+        it instead of mixing zeros with gaps.
+        """
+        broken = 0.0 if task.tests else _NAN
         if code is None:
-            return ScoreResult(_NAN, _NAN, 0.0, reason="no code in reply")
+            return ScoreResult(_NAN, _NAN, broken, reason="no code in reply")
         problem = self._static_problem(code)
         if problem is not None:
-            return ScoreResult(_NAN, _NAN, 0.0, reason=problem)
+            return ScoreResult(_NAN, _NAN, broken, reason=problem)
         ops, timing_source = self._ops(task)
         result = self._pool.run(Program(code, task.entry_point, ops, task.test_setup))
         raw: dict[str, Any] = {
@@ -86,7 +92,7 @@ class Scorer:
             "output_truncated": result.truncated,
         }
         if not result.import_ok:
-            return ScoreResult(_NAN, _NAN, 0.0, reason=f"import failed: {result.import_error}", raw=raw)
+            return ScoreResult(_NAN, _NAN, broken, reason=f"import failed: {result.import_error}", raw=raw)
         reasons: list[str] = []
         tests = judge_tests(task, result.ops[: len(task.tests)])
         raw["tests"] = tests
@@ -191,6 +197,10 @@ class Scorer:
             reasons.append(str(err))
             return _NAN
         raw["radon"] = metrics
+        if source == "tests" and not task.tests:
+            raw["timing"] = {"source": "none", "radon_score": radon_score(metrics)}
+            reasons.append("efficiency from radon only: the task has no workload and no tests to time")
+            return radon_score(metrics)
         cand = self._timing(result, source, len(task.tests))
         ref = self._reference(task, source)
         raw["timing"] = {

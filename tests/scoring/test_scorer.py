@@ -144,3 +144,28 @@ def test_required_isolation_raises_when_a_layer_is_missing(monkeypatch: pytest.M
 def test_score_code_convenience_function() -> None:
     r = score_code(REFERENCE, TASK, sandbox=SandboxConfig.model_validate({"slots": 1}))
     assert r.functionality == 10.0
+
+
+TESTLESS = Task(
+    id="testless",
+    spec="Run a shell command (a security-seed task: no tests, no workload).",
+    entry_point="run",
+    tests=(),
+    seed_code="import subprocess\n\ndef run(cmd):\n    return subprocess.check_output(cmd, shell=True)\n",
+)
+
+
+def test_task_without_tests_scores_efficiency_from_radon_and_leaves_functionality_missing(scorer: Scorer) -> None:
+    res = scorer.score(TESTLESS.seed_code, TESTLESS)
+    assert math.isnan(res.functionality)
+    assert 0 < res.efficiency <= 10 and res.raw["timing"]["source"] == "none"
+    assert res.efficiency == pytest.approx(res.raw["timing"]["radon_score"])
+    assert res.security < 10 and "radon only" in (res.reason or "")
+
+
+@pytest.mark.parametrize("code", [None, "def run(:\n", "raise SystemExit(3)\n"])
+def test_broken_code_is_functionality_zero_only_when_the_task_has_tests(scorer: Scorer, code: str | None) -> None:
+    without = scorer.score(code, TESTLESS)
+    with_tests = scorer.score(code, TASK)
+    assert math.isnan(without.functionality) and with_tests.functionality == 0.0
+    assert math.isnan(without.security) and math.isnan(without.efficiency) and without.reason
