@@ -18,6 +18,7 @@ def calibrate(
     replications: Annotated[int, typer.Option("--replications", help="Simulated panels.")] = 200,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples per fit.")] = 500,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulations and bootstraps.")] = 0,
+    ci: Annotated[str, typer.Option("--ci", help="CI method: percentile (default), bca or basic.")] = "percentile",
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Check the estimator: bias, RMSE and 95% CI coverage of rho, A, b and Sigma on simulated panels."""
@@ -40,11 +41,11 @@ def calibrate(
         except json.JSONDecodeError as err:
             raise FitInputError(f"{truth} is not valid JSON: {err}", "fix the file") from None
     if json_out:
-        result = run_calibration(known, sessions, iterations, replications, bootstrap, seed)
+        result = run_calibration(known, sessions, iterations, replications, bootstrap, seed, ci=ci)
         render.print_json(result.to_dict())
         return
     with render.progress_bar(replications, "calibrating") as update:
-        result = run_calibration(known, sessions, iterations, replications, bootstrap, seed, on_progress=update)
+        result = run_calibration(known, sessions, iterations, replications, bootstrap, seed, ci=ci, on_progress=update)
     rows = []
     for name, params in result.strategies.items():
         for key, c in params.items():
@@ -59,7 +60,8 @@ def calibrate(
                 ]
             )
     render.print_table(
-        f"calibration: {replications} panels of {sessions} sessions x {iterations} iterations, {bootstrap} resamples",
+        f"calibration: {replications} panels of {sessions} sessions x {iterations} iterations, "
+        f"{bootstrap} resamples, {ci} CIs",
         ["strategy", "parameter", "max |bias|", "mean RMSE", "coverage (mean)", "coverage (min)"],
         rows,
     )

@@ -39,6 +39,7 @@ def fit(
     method: Annotated[str, typer.Option("--method", help="em (Euler-Maruyama) or exact (logm of the VAR).")] = "em",
     model: Annotated[str, typer.Option("--model", help="full, diagonal, or pooled (shared A).")] = "full",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and the folds.")] = 0,
+    ci: Annotated[str, typer.Option("--ci", help="CI method: percentile (default), bca or basic.")] = "percentile",
 ) -> None:
     """Fit dx = (A x + b) dt + Sigma^1/2 dW per strategy; print the table, write fit.json and fit.md."""
     from llmsde import render
@@ -48,7 +49,9 @@ def fit(
     from llmsde.report.fit_tables import comparison_rows, skipped_rows, strategy_rows, summary_rows
 
     panel, default_dir = _load(target)
-    estimator = LinearSdeEstimator(n_bootstrap=bootstrap, folds=folds, method=method, model=model, random_state=seed)
+    estimator = LinearSdeEstimator(
+        n_bootstrap=bootstrap, folds=folds, method=method, model=model, random_state=seed, ci=ci
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LlmsdeWarning)
         result = estimator.fit(panel.x, panel.labels)

@@ -2,7 +2,9 @@
 
 Every reported figure is computed by the same vectorised function for the point estimate (batch of one) and
 for
-the B resamples, so a CI is always the percentile interval of exactly the figure that is reported.
+the B resamples, so a CI is always an interval of exactly the figure that is reported. For BCa intervals the
+resample weights carry n extra rows after the B resamples: the leave-one-session-out jackknife (``Settings.n_boot``
+says where the split is), so the jackknife values of every figure come from the same vectorised path.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ class Settings(NamedTuple):
     method: str
     model: str
     n_regressors: int
+    ci: str = "percentile"
+    """Interval method (:data:`llmsde.dynamics._estimate.CI_METHODS`)."""
+    n_boot: int = 0
+    """Bootstrap rows of the draws; rows after them are jackknife values (BCa only)."""
 
 
 class Params(NamedTuple):
@@ -65,7 +71,10 @@ def continuous(beta: Array, stats: SessionStats, group: int | None, s: Settings)
 
 
 def _est(value: Array, draws: Array | None, s: Settings) -> Estimate:
-    return Estimate.point(value) if draws is None else Estimate.from_draws(value, draws, s.ci_level)
+    if draws is None:
+        return Estimate.point(value)
+    jack = draws[s.n_boot :] if len(draws) > s.n_boot else None
+    return Estimate.from_draws(value, draws[: s.n_boot], s.ci_level, s.ci, jack)
 
 
 def _r2_block(per: Array, overall: Array, per_b: Array | None, overall_b: Array | None, s: Settings) -> R2:
@@ -156,7 +165,7 @@ def assemble(
     r2["multi_step"] = blocks["model"]["multi_step"]
     resid = np.where(tr.valid[..., None], tr.dx - tr.features @ beta, np.nan)
     feats = [*mov.tolist(), 3 + (group or 0)]
-    n_valid_boot = 0 if boot is None else int(boot.ok.sum())
+    n_valid_boot = 0 if boot is None else int(boot.ok[: s.n_boot].sum())
     first = x[np.arange(len(x)), np.isfinite(x).all(axis=2).argmax(axis=1)]
     diagnostics = Diagnostics(
         n_transitions=int(tr.valid.sum()),
@@ -168,7 +177,7 @@ def assemble(
         ),
         condition_number=diag.condition_number(tot.zz[np.ix_(feats, feats)]),
         bootstrap_valid=n_valid_boot,
-        bootstrap_total=0 if boot is None else len(boot.ok),
+        bootstrap_total=0 if boot is None else s.n_boot,
         exact_log_real=None if requested == "em" else real_log,
     )
     _warn(label, diagnostics, held_obj)

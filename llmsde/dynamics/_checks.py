@@ -26,9 +26,20 @@ REGRESSORS = {"full": 4, "diagonal": 2, "pooled": 4}
 
 
 def check_params(
-    dt: Any, n_bootstrap: Any, ci_level: Any, folds: Any, method: Any, model: Any, random_state: Any
+    dt: Any,
+    n_bootstrap: Any,
+    ci_level: Any,
+    folds: Any,
+    method: Any,
+    model: Any,
+    random_state: Any,
+    ci: Any = "percentile",
 ) -> None:
     """Raise FitInputError for the first invalid estimator parameter."""
+    from llmsde.dynamics._estimate import CI_METHODS
+
+    if ci not in CI_METHODS:
+        raise FitInputError(f"ci must be one of {', '.join(CI_METHODS)}; got {ci!r}", "e.g. --ci percentile")
     if isinstance(dt, bool) or not isinstance(dt, Real) or not math.isfinite(float(dt)) or float(dt) <= 0:
         raise FitInputError(f"dt must be a finite number > 0; got {dt!r}", "use dt=1.0 (one unit per iteration)")
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, Integral) or int(n_bootstrap) < 0:

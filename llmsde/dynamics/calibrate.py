@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from llmsde.dynamics._checks import check_params
 from llmsde.dynamics._estimate import to_json
 from llmsde.dynamics.estimator import LinearSdeEstimator
 from llmsde.dynamics.simulate import simulate_params
@@ -93,6 +94,7 @@ def calibrate(
     seed: int = 0,
     ci_level: float = 0.95,
     method: str = "em",
+    ci: str = "percentile",
     on_progress: Callable[[int], None] | None = None,
 ) -> CalibrationResult:
     """Fit ``replications`` simulated panels; summarise bias, RMSE and CI coverage per strategy and parameter.
@@ -100,6 +102,7 @@ def calibrate(
     ``on_progress(done)`` is called after each replication (the CLI moves a progress bar with it).
     """
     _check(sessions, iterations, replications, n_bootstrap)
+    check_params(1.0, n_bootstrap, ci_level, 2, method, "full", None, ci)
     truth = truth if truth is not None else reference_truth(iterations)
     rng = np.random.default_rng(seed)
     est = LinearSdeEstimator(
@@ -109,6 +112,7 @@ def calibrate(
         method=method,
         random_state=rng,
         compare_models=False,
+        ci=ci,
     )
     values: dict[str, dict[str, list[Array]]] = {k: {p: [] for p in PARAMETERS} for k in truth.strategies}
     covers: dict[str, dict[str, list[Array]]] = {k: {p: [] for p in PARAMETERS} for k in truth.strategies}
@@ -145,6 +149,7 @@ def calibrate(
         "seed": seed,
         "ci_level": ci_level,
         "method": method,
+        "ci": ci,
         "truth": truth.to_dict(),
     }
     return CalibrationResult(out, settings)

@@ -120,7 +120,8 @@ def render_fit_markdown(fit: SdeFit, source: str = "", usage: Mapping[str, Any] 
         f"Model `{m.get('model')}`, method `{m.get('method')}`, dt = {m.get('dt')}, "
         f"{m.get('n_bootstrap')} session-bootstrap resamples "
         f"({fmt(100 * float(m.get('ci_level', 0.95)), 0)}% "
-        f"percentile CIs), {m.get('folds')}-fold cross-validation by session, seed {m.get('random_state')}.",
+        f"{m.get('ci', 'percentile')} CIs), {m.get('folds')}-fold cross-validation by session, "
+        f"seed {m.get('random_state')}.",
         "",
         "dx = (A x + b) dt + Sigma^1/2 dW per strategy; rho = -max Re(lambda(A)); half-life in iterations.",
         "",

@@ -107,6 +107,7 @@ def test_bootstrap_ci_brackets_truth_on_large_panel() -> None:
         ({"method": "rk4"}, "method"),
         ({"model": "huge"}, "model"),
         ({"random_state": "x"}, "random_state"),
+        ({"ci": "studentized"}, "ci must be one of"),
     ],
 )
 def test_bad_parameters_name_the_argument(kwargs: dict, needle: str) -> None:
