@@ -43,10 +43,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(latency: float) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(latency: float, jitter: float = 0.0) -> tuple[subprocess.Popen[bytes], str]:
     """``llmsde serve`` in a child process; returns it and its base URL once it answers."""
     port = _free_port()
     cmd = [sys.executable, "-m", "llmsde", "serve", "--port", str(port), "--latency", str(latency)]
+    cmd += ["--jitter", str(jitter)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 60
@@ -169,33 +170,46 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        help="extra server delay drawn from [0, J]; the ideals then use the mean latency L + J/2",
+    )
     parser.add_argument("--concurrency", default="1,8,32,128")
     parser.add_argument("--study-concurrency", default="1,4,16", help="empty to skip the study table")
     args = parser.parse_args()
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         os.environ.pop(name, None)
-    server, url = start_server(args.latency)
+    server, url = start_server(args.latency, args.jitter)
+    mean_latency = args.latency + args.jitter / 2
     try:
         levels = [int(x) for x in args.concurrency.split(",") if x]
-        print(f"server latency L = {args.latency} s, {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+        print(
+            f"server latency L = {args.latency} s + U[0, {args.jitter}] (mean {mean_latency:g} s), "
+            f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}"
+        )
         header = ["concurrency", "requests", "req/s", "ideal c/L", "ratio", "client CPU ms/req",
                   "server CPU ms/req", "errors"]  # fmt: skip
         print(
             _table(
                 "\nrequests/s (OpenAIProvider -> llmsde serve)",
                 header,
-                bench_requests(url, args.latency, levels, server.pid),
+                bench_requests(url, mean_latency, levels, server.pid),
             )
         )
         study_levels = [int(x) for x in args.study_concurrency.split(",") if x]
         if study_levels:
             header = ["concurrency", "iterations", "it/s", "ideal c/L", "ratio", "wall s"]
-            rows = bench_study(url, args.latency, study_levels)
+            rows = bench_study(url, mean_latency, study_levels)
             print(_table("\niterations/s (api.run_study, scoring included)", header, rows))
     finally:
         server.terminate()
         server.wait(timeout=30)
-    command = f"python {Path(__file__).as_posix()} --latency {args.latency} --concurrency {args.concurrency}"
+    command = (
+        f"python {Path(__file__).as_posix()} --latency {args.latency} --jitter {args.jitter} "
+        f"--concurrency {args.concurrency}"
+    )
     print(f"\ncommand: {command} --study-concurrency {args.study_concurrency}")
 
 
