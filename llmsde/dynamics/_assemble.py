@@ -276,13 +276,17 @@ def _equilibrium(p: Params, mov: NDArray[np.int64], held_obj: dict[int, float]) 
 
 def _warn(label: str, d: Diagnostics, held_obj: dict[int, float]) -> None:
     names = ("security", "efficiency", "functionality")
-    for j, (name, frac) in enumerate(zip(names, d.boundary_fraction, strict=True)):
-        if j not in held_obj and not math.isnan(frac) and frac > diag.BOUNDARY_WARN:
-            warnings.warn(
-                f"strategy {label!r}: {frac:.0%} of {name} scores sit on 0 or 10; the linear SDE ignores the bound",
-                LlmsdeWarning,
-                stacklevel=4,
-            )
+    piled = [
+        f"{frac:.0%} of {name}"
+        for j, (name, frac) in enumerate(zip(names, d.boundary_fraction, strict=True))
+        if j not in held_obj and not math.isnan(frac) and frac > diag.BOUNDARY_WARN
+    ]
+    if piled:
+        warnings.warn(
+            f"strategy {label!r}: {' and '.join(piled)} scores sit on 0 or 10; the linear SDE ignores the bound",
+            LlmsdeWarning,
+            stacklevel=4,
+        )
     if d.bootstrap_total and d.bootstrap_valid < 0.9 * d.bootstrap_total:
         warnings.warn(
             f"strategy {label!r}: only {d.bootstrap_valid}/{d.bootstrap_total} bootstrap resamples were usable",
