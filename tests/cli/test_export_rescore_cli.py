@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_main as _run
 
-from llmsde.cli import main
 from llmsde.config import build_config
 from llmsde.store import IterationRecord, RunManifest, RunStore, SessionRow
 from llmsde.tasks.io import write_task_dir
@@ -22,16 +22,6 @@ TASK = Task(
     tests=(IOCase(args=(1,), expected=2), IOCase(args=(5,), expected=6)),
     reference="def inc(x):\n    return x + 1\n",
 )
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_main as _main
 from typer.testing import CliRunner
 
-from llmsde.cli import app, main
+from llmsde.cli import app
 from llmsde.dynamics import reference_truth, simulate_panel
 
 runner = CliRunner()
@@ -28,16 +29,6 @@ def _write_panel(path: Path, sessions: int = 30, clip: bool = True) -> None:
         for s in range(len(x)):
             for k in range(x.shape[1]):
                 w.writerow([f"s{s}", labels[s], k, *x[s, k]])
-
-
-def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

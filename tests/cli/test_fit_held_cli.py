@@ -9,19 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_main as _main
 
-from llmsde.cli import main
 from llmsde.dynamics import reference_truth, simulate_panel
-
-
-def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _write_rules(path: Path, rules: list[dict[str, object]]) -> Path:

@@ -14,20 +14,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from llmsde.cli import main
+from cli_helpers import run_main as _run
 
 TASK = "merge_intervals"
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _small(tmp_path: Path) -> list[str]:

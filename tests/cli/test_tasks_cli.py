@@ -8,22 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_main as _run
 from typer.testing import CliRunner
 
-from llmsde.cli import main
-
 FIXTURES = Path(__file__).parents[1] / "tasks" / "fixtures"
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run the real entry point (``main``), which maps LlmsdeError to one line and an exit code."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_import_json_then_list_and_show(
