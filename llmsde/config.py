@@ -5,11 +5,12 @@ Every model forbids unknown keys, so a typo is a one-line :class:`~llmsde.errors
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from llmsde.errors import ConfigError
 
@@ -49,7 +50,8 @@ class ProviderConfig(_Strict):
     top_p: float = Field(1.0, gt=0, le=1)
     max_tokens: int = Field(2048, gt=0)
     extra: dict[str, Any] = Field(default_factory=dict)
-    """Extra request fields passed to the endpoint unchanged."""
+    """Extra request fields passed to the endpoint unchanged. Must not hold credentials: the config is stored
+    with the run, and keys are read only from the environment variable named by ``api_key_env``."""
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(5, ge=0, le=20)
     backoff_base_s: float = Field(0.5, gt=0)
@@ -66,6 +68,31 @@ class ProviderConfig(_Strict):
     history: Literal["full", "last"] = "last"
     """``last``: each prompt holds only the current code; ``full``: the whole conversation so far."""
     max_context_tokens: int = Field(16000, gt=0)
+
+    @field_validator("extra")
+    @classmethod
+    def _no_credentials_in_extra(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in _credential_keys(value):
+            raise ValueError(
+                f"provider.extra.{key} looks like a credential; the config is stored with the run, so put the "
+                "key in the environment variable named by provider.api_key_env instead"
+            )
+        return value
+
+
+_CREDENTIAL = re.compile(r"(?i)(api[_-]?key|secret|token|password|authorization|bearer)")
+
+
+def _credential_keys(value: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of keys in a nested mapping whose names look like credentials (max_tokens is not one)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            path = f"{prefix}{key}"
+            if _CREDENTIAL.search(str(key)) and not str(key).lower().endswith(("_tokens", "tokens")):
+                found.append(path)
+            found += _credential_keys(inner, path + ".")
+    return found
 
 
 class SandboxConfig(_Strict):
@@ -172,6 +199,9 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key '{where}'{_valid_keys(tuple(first['loc'][:-1]))}"
+    if first["type"] == "value_error":
+        message = str(first["msg"]).removeprefix("Value error, ")
+        return f"{source}: {message}"
     return f"{source}: '{where}': {first['msg']} (got {first.get('input')!r})"
 
 
