@@ -1,7 +1,9 @@
 """The public Python API: what the CLI calls, and what a notebook or script should call.
 
 A thin facade over the layers below: it returns objects and never prints, prompts or exits. Heavy libraries
-are imported inside the functions so that importing this module (the CLI does at start-up) stays cheap.
+are imported inside the functions so that importing this module (the CLI does at start-up) stays cheap. The
+fit, run and task functions live in the private ``_api_fit``, ``_api_runs`` and ``_api_tasks`` modules (to keep
+this file short) and are re-exported here; this module is the one to import.
 """
 
 from __future__ import annotations
@@ -10,6 +12,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmsde._api_fit import (
+    FitOutcome,
+    SimulationOutcome,
+    calibrate,
+    calibration_rows,
+    fit,
+    fit_comparison_rows,
+    fit_skipped_rows,
+    fit_strategy_rows,
+    fit_summary_rows,
+    simulate,
+)
+from llmsde._api_runs import export_run, rescore_run, run_counts, serve
+from llmsde._api_tasks import TaskView, convert_tasks, import_tasks, list_tasks, show_task
 from llmsde.config import StudyConfig, build_config
 from llmsde.runner.events import Progress, ProgressCallback
 from llmsde.runner.study import RunStart, RunSummary
@@ -22,20 +38,39 @@ if TYPE_CHECKING:
     from llmsde.store.panel import Panel
 
 __all__ = [
+    "FitOutcome",
     "Progress",
     "RunStart",
     "RunSummary",
+    "SimulationOutcome",
     "StudyConfig",
+    "TaskView",
+    "calibrate",
+    "calibration_rows",
     "check",
     "compare",
+    "convert_tasks",
+    "export_run",
+    "fit",
+    "fit_comparison_rows",
     "fit_run",
+    "fit_skipped_rows",
+    "fit_strategy_rows",
+    "fit_summary_rows",
+    "import_tasks",
+    "list_tasks",
     "load_run",
     "load_run_rows",
     "load_run_usage",
     "report",
+    "rescore_run",
     "resume_run",
+    "run_counts",
     "run_study",
     "score_file",
+    "serve",
+    "show_task",
+    "simulate",
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -22,47 +21,19 @@ def calibrate(
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Check the estimator: bias, RMSE and 95% CI coverage of rho, A, b and Sigma on simulated panels."""
-    import numpy as np
+    from llmsde import api, render
 
-    from llmsde import render
-    from llmsde.dynamics import Truth
-    from llmsde.dynamics import calibrate as run_calibration
-    from llmsde.errors import FitInputError
-    from llmsde.report.fit_tables import fmt
-
-    known = None
-    if truth is not None:
-        if not truth.is_file():
-            raise FitInputError(
-                f"truth file not found: {truth}", "pass a JSON file like `llmsde calibrate --json`'s truth"
-            )
-        try:
-            known = Truth.from_dict(json.loads(truth.read_text(encoding="utf-8")))
-        except json.JSONDecodeError as err:
-            raise FitInputError(f"{truth} is not valid JSON: {err}", "fix the file") from None
     if json_out:
-        result = run_calibration(known, sessions, iterations, replications, bootstrap, seed, ci=ci)
+        result = api.calibrate(truth, sessions, iterations, replications, bootstrap, seed, ci=ci)
         render.print_json(result.to_dict())
         return
     with render.progress_bar(replications, "calibrating") as update:
-        result = run_calibration(known, sessions, iterations, replications, bootstrap, seed, ci=ci, on_progress=update)
-    rows = []
-    for name, params in result.strategies.items():
-        for key, c in params.items():
-            rows.append(
-                [
-                    name,
-                    key,
-                    fmt(float(np.max(np.abs(c.bias))), 4),
-                    fmt(float(np.mean(c.rmse)), 4),
-                    f"{fmt(100 * float(np.mean(c.coverage)), 1)}%",
-                    f"{fmt(100 * float(np.min(c.coverage)), 1)}%",
-                ]
-            )
+        result = api.calibrate(truth, sessions, iterations, replications, bootstrap, seed, ci=ci, on_progress=update)
+    cols, rows = api.calibration_rows(result)
     render.print_table(
         f"calibration: {replications} panels of {sessions} sessions x {iterations} iterations, "
         f"{bootstrap} resamples, {ci} CIs",
-        ["strategy", "parameter", "max |bias|", "mean RMSE", "coverage (mean)", "coverage (min)"],
+        cols,
         rows,
     )
 

@@ -17,10 +17,9 @@ def export(
     json_out: Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")] = False,
 ) -> None:
     """Export RUN's iterations (one row each) and sessions; `llmsde fit` reads the iterations file."""
-    from llmsde import render
-    from llmsde.store.export import export_run
+    from llmsde import api, render
 
-    result = export_run(run, fmt, out)
+    result = api.export_run(run, fmt, out)
     if json_out:
         render.print_json(result.to_dict())
         return

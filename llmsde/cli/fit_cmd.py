@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 __all__ = ["register"]
-
-
-def _load(target: Path) -> tuple[Any, Path]:
-    """The panel and the default output directory of TARGET."""
-    from llmsde.errors import FitInputError
-
-    if target.is_dir():
-        from llmsde import api
-
-        return api.load_run(target), target
-    if target.is_file():
-        from llmsde.store.panel import read_panel_file
-
-        return read_panel_file(target), target.parent
-    raise FitInputError(
-        f"{target} is neither a run directory nor a panel file",
-        "pass runs/<run-id>/ or a .csv/.jsonl/.parquet file with columns "
-        "session,strategy,k,security,efficiency,functionality",
-    )
 
 
 def fit(
@@ -42,38 +22,22 @@ def fit(
     ci: Annotated[str, typer.Option("--ci", help="CI method: percentile (default), bca or basic.")] = "percentile",
 ) -> None:
     """Fit dx = (A x + b) dt + Sigma^1/2 dW per strategy; print the table, write fit.json and fit.md."""
-    from llmsde import render
-    from llmsde.dynamics import LinearSdeEstimator
-    from llmsde.errors import LlmsdeWarning
-    from llmsde.report.fit_io import write_fit
-    from llmsde.report.fit_tables import comparison_rows, skipped_rows, strategy_rows, summary_rows
+    from llmsde import api, render
 
-    panel, default_dir = _load(target)
-    estimator = LinearSdeEstimator(
-        n_bootstrap=bootstrap, folds=folds, method=method, model=model, random_state=seed, ci=ci
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", LlmsdeWarning)
-        result = estimator.fit(panel.x, panel.labels)
-    for w in caught:
-        if issubclass(w.category, LlmsdeWarning):
-            render.print_warning(str(w.message))
-    usage = None
-    if target.is_dir():
-        from llmsde import api
-
-        usage = api.load_run_usage(target)
-    files = write_fit(result, out if out is not None else default_dir, source=str(target), usage=usage)
+    outcome = api.fit(target, n_bootstrap=bootstrap, folds=folds, method=method, model=model, ci=ci, seed=seed, out=out)
+    for warning in outcome.warnings:
+        render.print_warning(str(warning))
+    result, files = outcome.fit, outcome.files
     if json_out:
         render.print_json(result.to_dict())
         return
-    cols, rows = summary_rows(result)
+    cols, rows = api.fit_summary_rows(result)
     render.print_table(f"SDE fit of {target} ({model}, {method})", cols, rows)
     for sf in result.strategies.values():
-        render.print_kv(f"{sf.label}: interference and checks", strategy_rows(sf))
+        render.print_kv(f"{sf.label}: interference and checks", api.fit_strategy_rows(sf))
     if result.skipped:
-        render.print_kv("skipped strategies (not fitted)", skipped_rows(result))
-    cols, rows = comparison_rows(result)
+        render.print_kv("skipped strategies (not fitted)", api.fit_skipped_rows(result))
+    cols, rows = api.fit_comparison_rows(result)
     if rows:
         render.print_table("model comparison (* = fitted)", cols, rows)
     render.print_text(f"wrote {files.json_path} and {files.md_path}")

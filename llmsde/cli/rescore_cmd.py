@@ -19,18 +19,15 @@ def rescore(
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Re-score every stored iteration of RUN without calling any model; the new run records its source."""
-    from llmsde import render
-    from llmsde.runner.rescore import rescore_run
-    from llmsde.store import RunStore
+    from llmsde import api, render
 
     if json_out:
-        summary = rescore_run(run, out, jobs=jobs)
+        summary = api.rescore_run(run, out, jobs=jobs)
         render.print_json(summary.to_dict())
         return
-    with RunStore.open(run) as store:
-        total = store.counts()["iterations"]
+    total = api.run_counts(run)["iterations"]
     with render.progress_bar(total=total, description="rescoring") as update:
-        summary = rescore_run(run, out, jobs=jobs, on_progress=lambda done, _n: update(done))
+        summary = api.rescore_run(run, out, jobs=jobs, on_progress=lambda done, _n: update(done))
     render.print_kv(
         f"rescored {run}",
         [

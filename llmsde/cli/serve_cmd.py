@@ -42,25 +42,14 @@ def serve(
     """
     import os
 
-    from llmsde import render
+    from llmsde import api, render
     from llmsde.errors import ConfigError
-    from llmsde.providers.server import ServerOptions, parse_fault_kinds, run_server
 
     api_key = None
     if api_key_env is not None:
         api_key = os.environ.get(api_key_env) or None
         if api_key is None:
             raise ConfigError(f"environment variable {api_key_env} is not set", f"export {api_key_env}=...")
-    options = ServerOptions(
-        seed=seed,
-        latency_s=latency,
-        jitter_s=jitter,
-        fail_rate=fail_rate,
-        fail_kinds=parse_fault_kinds(fail_kinds),
-        retry_after_s=retry_after,
-        model_id=model_id,
-        api_key=api_key,
-    )
     faults = f" - fail rate {fail_rate:g} ({fail_kinds})" if fail_rate > 0 else ""
 
     def announce(base_url: str) -> None:
@@ -68,7 +57,20 @@ def serve(
             f"llmsde serve: surrogate model (a simulator, not an LLM) at {base_url}{faults}; Ctrl-C stops"
         )
 
-    run_server(options, host, port, access_log=access_log, on_listening=announce)
+    api.serve(
+        host,
+        port,
+        latency=latency,
+        jitter=jitter,
+        fail_rate=fail_rate,
+        fail_kinds=fail_kinds,
+        retry_after=retry_after,
+        seed=seed,
+        model_id=model_id,
+        api_key=api_key,
+        access_log=access_log,
+        on_listening=announce,
+    )
 
 
 def register(app: typer.Typer) -> None:

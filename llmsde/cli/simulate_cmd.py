@@ -10,19 +10,6 @@ import typer
 __all__ = ["register"]
 
 
-def _parse_state(text: str) -> list[float]:
-    from llmsde.errors import FitInputError
-
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise FitInputError(f"--from must be three numbers S,E,F; got {text!r}", "e.g. --from 5,4.5,8") from None
-    if len(values) != 3:
-        raise FitInputError(f"--from must be three numbers S,E,F; got {len(values)}", "e.g. --from 5,4.5,8")
-    return values
-
-
 def simulate(
     fit_file: Annotated[Path, typer.Argument(help="fit.json written by `llmsde fit` (or its directory).")],
     strategy: Annotated[str, typer.Option("--strategy", help="Strategy label in the fit.")],
@@ -38,28 +25,21 @@ def simulate(
     clip: Annotated[str, typer.Option("--clip", help="Keep scores in [0,10]: clip, reflect or none.")] = "clip",
 ) -> None:
     """Simulate paths of a fitted strategy; write paths, mean and quantile bands (and a PNG with --plot)."""
-    from llmsde import render
-    from llmsde.dynamics import simulate as run_simulation
-    from llmsde.errors import FitInputError
-    from llmsde.report.fit_io import read_fit
-    from llmsde.report.simulation_out import write_simulation, write_simulation_plot
+    from llmsde import api, render
 
-    fit = read_fit(fit_file)
-    if strategy not in fit.strategies:
-        known = ", ".join(fit.strategies)
-        raise FitInputError(f"strategy {strategy!r} is not in {fit_file}", f"known: {known}")
-    if fmt not in ("csv", "parquet"):
-        raise FitInputError(f"--format must be csv or parquet; got {fmt!r}", "e.g. --format csv")
-    x0 = _parse_state(start) if start is not None else None
-    dt = float(fit.meta.get("dt", 1.0))
-    sim = run_simulation(fit.strategies[strategy], x0, steps=steps, paths=paths, seed=seed, clip=clip, dt=dt)
-    base = fit_file if fit_file.is_dir() else fit_file.parent
-    out_dir = out if out is not None else base / f"simulate_{strategy}"
-    written = write_simulation(sim, out_dir, fmt)
-    if plot:
-        written.append(
-            write_simulation_plot(sim, out_dir / "simulation.png", f"{strategy}: {paths} paths, clip={clip}")
-        )
+    outcome = api.simulate(
+        fit_file,
+        strategy,
+        start=start,
+        steps=steps,
+        paths=paths,
+        seed=seed,
+        out=out,
+        plot=plot,
+        fmt=fmt,
+        clip=clip,
+    )
+    sim, written = outcome.result, outcome.files
     final = sim.mean[-1]
     render.print_kv(
         f"simulated {paths} paths of {strategy} for {steps} steps",

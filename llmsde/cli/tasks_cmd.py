@@ -1,18 +1,15 @@
 """``llmsde tasks list|show|import``: browse the built-in and imported tasks, import standard datasets.
 
-Flags are parsed here and handed to :mod:`llmsde.tasks.importers` and :mod:`llmsde.tasks.io`; everything is
-imported inside the commands so ``llmsde --help`` stays fast.
+Flags are parsed here and handed to :func:`llmsde.api.list_tasks`, :func:`~llmsde.api.show_task` and
+:func:`~llmsde.api.import_tasks`; everything is imported inside the commands so ``llmsde --help`` stays fast.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
-
-if TYPE_CHECKING:
-    from llmsde.tasks.io import CatalogEntry
 
 __all__ = ["register"]
 
@@ -29,44 +26,14 @@ SourceOpt = Annotated[
 ]
 
 
-def _entries(sources: list[Path] | None) -> list[CatalogEntry]:
-    from llmsde.tasks import builtin_tasks
-    from llmsde.tasks.io import catalogue, find_task_dirs
-
-    dirs: list[Path] = list(sources) if sources else find_task_dirs("tasks")
-    return catalogue(builtin_tasks(), dirs)
-
-
-def _summary(entry: CatalogEntry) -> dict[str, Any]:
-    from llmsde.tasks.model import IOCase
-
-    t = entry.task
-    n_io = sum(isinstance(c, IOCase) for c in t.tests)
-    return {
-        "id": t.id,
-        "origin": entry.origin,
-        "source": t.source,
-        "license": entry.license,
-        "entry_point": t.entry_point,
-        "tests": len(t.tests),
-        "io_tests": n_io,
-        "assert_tests": len(t.tests) - n_io,
-        "has_seed": t.seed_code is not None,
-        "has_reference": t.reference is not None,
-        "workload_calls": 0 if t.workload is None else len(t.workload.calls),
-        "cwe": list(t.cwe),
-        "tags": list(t.tags),
-    }
-
-
 def list_tasks(
     source: SourceOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
 ) -> None:
     """List the built-in and imported tasks with their sources, licences and test counts."""
-    from llmsde import render
+    from llmsde import api, render
 
-    rows = [_summary(e) for e in _entries(source)]
+    rows = api.list_tasks(source)
     if json_out:
         render.print_json(rows)
         return
@@ -94,49 +61,28 @@ def show(
     json_out: Annotated[bool, typer.Option("--json", help="Print the task as JSON.")] = False,
 ) -> None:
     """Show one task: its spec, entry point, tests, seed and reference code."""
-    import difflib
+    from llmsde import api, render
 
-    from llmsde import render
-    from llmsde.errors import ConfigError
-    from llmsde.tasks.model import task_to_dict
-
-    entries = _entries(source)
-    match = next((e for e in entries if e.task.id == task_id), None)
-    if match is None:
-        close = difflib.get_close_matches(task_id, [e.task.id for e in entries], n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else "see `llmsde tasks list`"
-        raise ConfigError(f"unknown task '{task_id}'", hint)
+    view = api.show_task(task_id, source)
     if json_out:
-        render.print_json({**_summary(match), "task": task_to_dict(match.task)})
+        render.print_json(view.to_dict())
         return
-    summary = _summary(match)
     render.print_kv(
         f"task {task_id}",
         [
             (k, ", ".join(map(str, v)) if isinstance(v, list) else "-" if v is None else str(v))
-            for k, v in summary.items()
+            for k, v in view.summary.items()
         ],
     )
-    t = match.task
+    t = view.task
     render.print_text(f"\nspec:\n{t.spec}")
     for label, code in (("seed code", t.seed_code), ("reference", t.reference), ("test setup", t.test_setup)):
         if code:
             render.print_text(f"\n{label}:\n{code.rstrip()}")
     if t.tests:
         render.print_text("\ntests:")
-        for case in t.tests:
-            render.print_text(f"  {_case_text(case)}")
-
-
-def _case_text(case: Any) -> str:
-    from llmsde.tasks.model import IOCase
-
-    if isinstance(case, IOCase):
-        args = ", ".join(repr(a) for a in case.args)
-        kwargs = "".join(f", {k}={v!r}" for k, v in case.kwargs.items())
-        return f"[{case.name or 'io'}] f({args}{kwargs}) == {case.expected!r} ({case.compare})"
-    first = case.code.strip().splitlines()
-    return f"[{case.name or 'assert'}] {first[-1] if first else ''}"
+        for line in view.test_lines():
+            render.print_text(f"  {line}")
 
 
 def import_cmd(
@@ -161,28 +107,30 @@ def import_cmd(
 
     Name the directory in a config as `tasks = ["builtin", "tasks/<name>"]`.
     """
-    from llmsde import render
-    from llmsde.tasks.importers import convert_file, import_dataset, parse_map
+    from functools import partial
 
-    fields = parse_map(mapping)
-    kwargs: dict[str, Any] = {
-        "out": out,
-        "fmt": fmt,
-        "limit": limit,
-        "license": license,
-        "mapping": fields,
-        "verify": not no_verify,
-        "keep_failing": keep_failing,
-        "overwrite": force,
-        "dry_run": dry_run,
-        "jobs": jobs,
-    }
+    from llmsde import api, render
+
+    run_import = partial(
+        api.import_tasks,
+        file,
+        fmt=fmt,
+        out=out,
+        limit=limit,
+        license=license,
+        mapping=mapping,
+        verify=not no_verify,
+        keep_failing=keep_failing,
+        overwrite=force,
+        dry_run=dry_run,
+        jobs=jobs,
+    )
     if json_out or no_verify:
-        report = import_dataset(file, **kwargs)
+        report = run_import()
     else:
-        total = len(convert_file(file, fmt, limit=limit, license=license, mapping=fields)[1].tasks)
+        total = len(api.convert_tasks(file, fmt, limit=limit, license=license, mapping=mapping))
         with render.progress_bar(total=total, description="verifying references") as update:
-            report = import_dataset(file, on_progress=lambda done, _n: update(done), **kwargs)
+            report = run_import(on_progress=lambda done, _n: update(done))
     if json_out:
         render.print_json(report.to_dict())
         return

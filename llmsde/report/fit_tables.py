@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from llmsde.dynamics import Estimate, SdeFit, StrategyFit
+from llmsde.dynamics import CalibrationResult, Estimate, SdeFit, StrategyFit
 
 __all__ = [
+    "CALIBRATION_COLUMNS",
     "SUMMARY_METRICS",
+    "calibration_rows",
     "comparison_rows",
     "fmt",
     "fmt_ci",
@@ -45,6 +47,14 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "AIC",
     "BIC",
     "held-out log-lik / transition",
+)
+CALIBRATION_COLUMNS: tuple[str, ...] = (
+    "strategy",
+    "parameter",
+    "max |bias|",
+    "mean RMSE",
+    "coverage (mean)",
+    "coverage (min)",
 )
 _ABBR = ("S", "E", "F")
 
@@ -182,3 +192,23 @@ def comparison_rows(fit: SdeFit) -> tuple[tuple[str, ...], list[list[str]]]:
         for m in fit.model_comparison
     ]
     return COMPARISON_COLUMNS, rows
+
+
+def calibration_rows(result: CalibrationResult) -> tuple[tuple[str, ...], list[list[str]]]:
+    """Columns and one row per (strategy, parameter) of a calibration: the worst bias, the mean RMSE and the
+    mean and worst CI coverage over the parameter's elements."""
+    import numpy as np
+
+    rows = [
+        [
+            name,
+            key,
+            fmt(float(np.max(np.abs(c.bias))), 4),
+            fmt(float(np.mean(c.rmse)), 4),
+            f"{fmt(100 * float(np.mean(c.coverage)), 1)}%",
+            f"{fmt(100 * float(np.min(c.coverage)), 1)}%",
+        ]
+        for name, params in result.strategies.items()
+        for key, c in params.items()
+    ]
+    return CALIBRATION_COLUMNS, rows
