@@ -10,6 +10,7 @@ uninterrupted one would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,7 @@ from llmsde.config import StudyConfig
 from llmsde.providers.base import Provider
 from llmsde.runner.plan import call_seed
 from llmsde.scoring.result import ScoreResult
-from llmsde.store.sqlite import IterationRecord, SessionRow
+from llmsde.store.sqlite import IterationRecord, SessionRow, utc_now
 from llmsde.tasks.model import Task
 from llmsde.types import ChatMessage, GenerationParams
 
@@ -145,55 +146,112 @@ async def _score(ctx: RunContext, code: str | None, task: Task) -> tuple[ScoreRe
             return missing, f"scorer error: {type(exc).__name__}: {exc}"
 
 
+async def _score_and_commit(
+    ctx: RunContext,
+    record: IterationRecord,
+    code: str | None,
+    task: Task,
+    failed: ScoreResult | None,
+    error: str | None,
+    previous: asyncio.Task[None] | None,
+    last: bool,
+) -> None:
+    """Score one iteration, wait until the one before it is committed, then commit it: order is kept."""
+    if failed is None:
+        result, error = await _score(ctx, code, task)
+    else:
+        result = failed
+    if previous is not None:
+        await previous
+    security, efficiency, functionality = result.vector
+    scored = replace(
+        record,
+        security=security,
+        efficiency=efficiency,
+        functionality=functionality,
+        reason=result.reason,
+        raw=result.raw,
+        error=error,
+        scored_at=utc_now(),
+    )
+    ctx.commit(scored, last)
+
+
 async def run_session(ctx: RunContext, session: SessionRow, state: ChainState) -> None:
-    """Run a session from ``state.next_k`` to T, committing each iteration as soon as it is scored."""
+    """Run a session from ``state.next_k`` to T, committing each iteration as soon as it is scored.
+
+    The next prompt depends only on the code extracted so far, never on scores, so iteration k is scored while
+    the call for k+1 is already in flight; commits still happen strictly in order of k, one transaction each. A
+    crash loses at most the in-flight iterations, and resume replays them identically.
+    """
     task = ctx.tasks[session.task_id]
     strategy = ctx.strategies[session.strategy]
     last_k = ctx.config.iterations
     pcfg = ctx.config.provider
-    while state.next_k <= last_k:
-        k = state.next_k
-        if k == 0 and task.seed_code is not None:
-            result, error = await _score(ctx, task.seed_code, task)
-            record = IterationRecord(session.session_id, 0, *result.vector, code=task.seed_code)
-            state.code = task.seed_code
-        else:
-            messages = _build_messages(ctx, task, strategy, state, session.seed)
-            params = GenerationParams(
-                model=pcfg.model,
-                temperature=pcfg.temperature,
-                top_p=pcfg.top_p,
-                max_tokens=pcfg.max_tokens,
-                seed=call_seed(session.seed, k),
-                extra=dict(pcfg.extra),
-            )
-            completion = await ctx.provider.complete(messages, params)
-            code: str | None = None
-            if completion.error is not None:
-                nan = math.nan
-                result, error = ScoreResult(nan, nan, nan, reason="provider call failed"), completion.error
+    pending: asyncio.Task[None] | None = None
+    try:
+        while state.next_k <= last_k:
+            if pending is not None and pending.done():
+                pending.result()
+            k = state.next_k
+            failed: ScoreResult | None = None
+            error: str | None = None
+            if k == 0 and task.seed_code is not None:
+                code: str | None = task.seed_code
+                record = IterationRecord(session.session_id, 0, math.nan, math.nan, math.nan, code=code)
+                state.code = code
             else:
-                code = ctx.extract(completion.text, task.entry_point)
-                result, error = await _score(ctx, code, task)
-                if code is not None:
-                    state.code = code
-                if pcfg.history == "full":
-                    state.history = [*messages, ChatMessage("assistant", completion.text)]
-            record = IterationRecord(
-                session.session_id,
-                k,
-                *result.vector,
-                prompt=[m.to_dict() for m in messages],
-                response=completion.text,
-                code=code,
-                prompt_tokens=completion.usage.prompt_tokens,
-                completion_tokens=completion.usage.completion_tokens,
-                latency_s=completion.latency_s,
-                retries=completion.retries,
-                cost_usd=completion.cost_usd,
-                model_id=completion.model or None,
-                system_fingerprint=completion.system_fingerprint,
+                messages = _build_messages(ctx, task, strategy, state, session.seed)
+                params = GenerationParams(
+                    model=pcfg.model,
+                    temperature=pcfg.temperature,
+                    top_p=pcfg.top_p,
+                    max_tokens=pcfg.max_tokens,
+                    seed=call_seed(session.seed, k),
+                    extra=dict(pcfg.extra),
+                )
+                completion = await ctx.provider.complete(messages, params)
+                code = None
+                if completion.error is not None:
+                    nan = math.nan
+                    failed, error = ScoreResult(nan, nan, nan, reason="provider call failed"), completion.error
+                else:
+                    code = ctx.extract(completion.text, task.entry_point)
+                    if code is not None:
+                        state.code = code
+                    if pcfg.history == "full":
+                        state.history = [*messages, ChatMessage("assistant", completion.text)]
+                record = IterationRecord(
+                    session.session_id,
+                    k,
+                    math.nan,
+                    math.nan,
+                    math.nan,
+                    prompt=[m.to_dict() for m in messages],
+                    response=completion.text,
+                    code=code,
+                    prompt_tokens=completion.usage.prompt_tokens,
+                    completion_tokens=completion.usage.completion_tokens,
+                    latency_s=completion.latency_s,
+                    retries=completion.retries,
+                    cost_usd=completion.cost_usd,
+                    model_id=completion.model or None,
+                    system_fingerprint=completion.system_fingerprint,
+                )
+            pending = asyncio.create_task(
+                _score_and_commit(ctx, record, code, task, failed, error, pending, k == last_k)
             )
-        record = replace(record, reason=result.reason, raw=result.raw, error=error)
-        ctx.commit(record, k == last_k)
-        state.next_k = k + 1
+            state.next_k = k + 1
+        if pending is not None:
+            await pending
+    except asyncio.CancelledError:
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pending
+        raise
+    except Exception:
+        if pending is not None and not pending.done():
+            with contextlib.suppress(Exception):
+                await pending
+        raise

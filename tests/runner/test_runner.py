@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,55 @@ def test_trim_history_keeps_head_and_last() -> None:
     assert [m.role for m in trimmed[2:]] == ["assistant", "user"] * ((len(trimmed) - 2) // 2)
     assert trimmed[2:] == msgs[len(msgs) - len(trimmed) + 2 :]
     assert trim_history(msgs, budget_tokens=10**6) == msgs
+
+
+class _CallWatchingProvider(ScriptedProvider):
+    """Lets a scorer thread wait until a given number of calls has been made."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Condition()
+
+    async def complete(self, messages: Any, params: Any) -> Any:
+        result = await super().complete(messages, params)
+        with self.started:
+            self.started.notify_all()
+        return result
+
+
+class _WaitForNextCallScorer(FakeScorer):
+    """Scoring of iteration k returns only once the call for k+1 has been made (or after 5 s, recorded as False).
+
+    With one session and one scoring slot, the i-th score call is iteration k = i. A runner that waits for the
+    score before calling again never makes call k+1 during scoring, so ``overlapped`` would hold False.
+    """
+
+    def __init__(self, provider: _CallWatchingProvider, last_k: int) -> None:
+        self.provider, self.last_k = provider, last_k
+        self.overlapped: list[bool] = []
+
+    def score(self, code: str | None, task: Task) -> ScoreResult:
+        k = len(self.overlapped)
+        if k < self.last_k:
+            with self.provider.started:
+                self.overlapped.append(
+                    self.provider.started.wait_for(lambda: len(self.provider.calls) >= k + 1, timeout=5)
+                )
+        else:
+            self.overlapped.append(True)
+        return super().score(code, task)
+
+
+def test_next_call_is_made_while_the_current_iteration_is_scored(tmp_path: Path) -> None:
+    config = _cfg(sessions=1, strategies=["EF"], iterations=4, concurrency=1)
+    manifest = RunManifest("run", {}, {}, "scripted", "m", None, config.seed)
+    store = RunStore.create(tmp_path / "run", {}, manifest)
+    store.add_sessions(plan_sessions(config.strategies, ["add"], 1, config.seed))
+    provider = _CallWatchingProvider()
+    scorer = _WaitForNextCallScorer(provider, last_k=4)
+    coro = execute_run(store, config, provider, scorer, extract, TASKS, {"EF": FakeStrategy("EF")}, score_slots=1)
+    assert asyncio.run(coro) == 5
+    assert scorer.overlapped == [True] * 5
+    assert [k for _, k in sorted(store.completed_keys())] == [0, 1, 2, 3, 4]
+    ks = [r["k"] for r in store.iteration_rows()]
+    assert ks == sorted(ks)
