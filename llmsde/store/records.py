@@ -31,6 +31,8 @@ class SessionRow:
     seed: int
     status: str = "pending"
     """``pending`` until its last iteration is committed, then ``done``."""
+    model: str = ""
+    """Label of the model that answers this session; empty in a single-model study."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,10 @@ class IterationRecord:
     error: str | None = None
     """Why the iteration failed (provider call or scorer crash); the run goes on."""
     scored_at: str = field(default_factory=utc_now)
+    finish_reason: str | None = None
+    """Why the model stopped (``stop``, ``length``, ...) as the endpoint reported it; None without a call."""
+    worker: str | None = None
+    """Which scorer scored it and at what isolation (e.g. ``local``, ``ray:<node>``); None when unknown."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,11 @@ corrupt every fit made from it.
 
 from __future__ import annotations
 
-__all__ = ["SCHEMA_VERSION", "STORE_FILENAME", "DDL"]
+__all__ = ["DDL", "MIGRATIONS", "SCHEMA_VERSION", "STORE_FILENAME"]
 
-SCHEMA_VERSION = 1
-"""Version written to ``meta.schema_version``; readers accept exactly this version."""
+SCHEMA_VERSION = 2
+"""Version written to ``meta.schema_version``; older versions are migrated on open (see :data:`MIGRATIONS`),
+newer ones are refused."""
 
 STORE_FILENAME = "store.sqlite"
 """File name of the store inside a run directory."""
@@ -46,7 +47,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     strategy   TEXT NOT NULL,
     replicate  INTEGER NOT NULL,
     seed       INTEGER NOT NULL,
-    status     TEXT NOT NULL DEFAULT 'pending'
+    status     TEXT NOT NULL DEFAULT 'pending',
+    model      TEXT NOT NULL DEFAULT ''
 );
 
 -- One row per scored iteration, written in one transaction; NULL scores are missing (NaN) scores.
@@ -71,7 +73,19 @@ CREATE TABLE IF NOT EXISTS iterations (
     system_fingerprint TEXT,
     error              TEXT,
     scored_at          TEXT NOT NULL,
+    finish_reason      TEXT,
+    worker             TEXT,
     PRIMARY KEY (session_id, k)
 );
 """
 """Idempotent DDL; executed once when a store is created."""
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        "ALTER TABLE sessions ADD COLUMN model TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE iterations ADD COLUMN finish_reason TEXT",
+        "ALTER TABLE iterations ADD COLUMN worker TEXT",
+    ),
+}
+"""Statements that bring a store of version v to v + 1. Columns are only ever added (with defaults), so a
+migrated store reads exactly like a new one and nothing already collected changes."""

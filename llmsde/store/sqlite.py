@@ -19,7 +19,7 @@ from typing import Any
 
 from llmsde.errors import RunDirError, StoreError
 from llmsde.store.records import IterationRecord, RunManifest, SessionRow, utc_now
-from llmsde.store.schema import DDL, SCHEMA_VERSION, STORE_FILENAME
+from llmsde.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION, STORE_FILENAME
 
 __all__ = ["CONFIG_FILENAME", "IterationRecord", "RunManifest", "RunStore", "SessionRow", "utc_now"]
 
@@ -90,14 +90,26 @@ class RunStore:
             conn.close()
             msg = f"unreadable run store {db}: {err}"
             raise RunDirError(msg, "the file is not an llmsde store") from None
-        if row is None or row[0] != str(SCHEMA_VERSION):
+        version = int(row[0]) if row is not None and str(row[0]).isdigit() else None
+        if version is None or version > SCHEMA_VERSION or version not in (*MIGRATIONS, SCHEMA_VERSION):
             conn.close()
             found = "none" if row is None else row[0]
             raise RunDirError(
-                f"run store {db} has schema version {found}, this llmsde reads version {SCHEMA_VERSION}",
+                f"run store {db} has schema version {found}, this llmsde reads versions up to {SCHEMA_VERSION}",
                 "open it with the llmsde version that wrote it",
             )
-        return cls(path, conn)
+        store = cls(path, conn)
+        store._migrate(version)
+        return store
+
+    def _migrate(self, version: int) -> None:
+        """Bring an older store up to :data:`SCHEMA_VERSION`, one version per transaction."""
+        while version < SCHEMA_VERSION:
+            with self._transaction() as conn:
+                for statement in MIGRATIONS[version]:
+                    conn.execute(statement)
+                version += 1
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
 
     @staticmethod
     def _connect(db: Path) -> sqlite3.Connection:
@@ -135,17 +147,24 @@ class RunStore:
 
     def add_sessions(self, sessions: Iterable[SessionRow]) -> None:
         """Record the planned sessions in one transaction."""
-        rows = [(s.session_id, s.ordinal, s.task_id, s.strategy, s.replicate, s.seed, s.status) for s in sessions]
+        rows = [
+            (s.session_id, s.ordinal, s.task_id, s.strategy, s.replicate, s.seed, s.status, s.model) for s in sessions
+        ]
         try:
             with self._transaction() as conn:
-                conn.executemany("INSERT INTO sessions VALUES (?,?,?,?,?,?,?)", rows)
+                conn.executemany(
+                    "INSERT INTO sessions (session_id, ordinal, task_id, strategy, replicate, seed, status, model)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    rows,
+                )
         except sqlite3.IntegrityError as err:
             raise StoreError(f"duplicate session in plan: {err}", "session ids must be unique") from None
 
     def sessions(self) -> list[SessionRow]:
         """All sessions in plan order."""
         cur = self._conn.execute(
-            "SELECT session_id, ordinal, task_id, strategy, replicate, seed, status FROM sessions ORDER BY ordinal"
+            "SELECT session_id, ordinal, task_id, strategy, replicate, seed, status, model FROM sessions"
+            " ORDER BY ordinal"
         )
         return [SessionRow(*row) for row in cur]
 
@@ -173,6 +192,8 @@ class RunStore:
             record.system_fingerprint,
             record.error,
             record.scored_at,
+            record.finish_reason,
+            record.worker,
         )
         try:
             with self._transaction() as conn:
@@ -203,9 +224,10 @@ class RunStore:
     def iteration_rows(self) -> list[dict[str, Any]]:
         """Every iteration with its session's labels, in plan order and by k; missing scores are NaN."""
         cur = self._conn.execute(
-            "SELECT i.session_id, s.strategy, s.task_id, s.replicate, i.k, i.security, i.efficiency,"
+            "SELECT i.session_id, s.model, s.strategy, s.task_id, s.replicate, i.k, i.security, i.efficiency,"
             " i.functionality, i.reason, i.error, i.code_sha256, i.prompt_tokens, i.completion_tokens,"
-            " i.latency_s, i.retries, i.cost_usd, i.model_id, i.system_fingerprint, i.scored_at"
+            " i.latency_s, i.retries, i.cost_usd, i.model_id, i.system_fingerprint, i.scored_at,"
+            " i.finish_reason, i.worker"
             " FROM iterations i JOIN sessions s USING (session_id) ORDER BY s.ordinal, i.k"
         )
         names = [d[0] for d in cur.description]

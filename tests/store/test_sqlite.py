@@ -127,3 +127,36 @@ def test_open_errors_are_one_line_run_dir_errors(tmp_path: Path, store: RunStore
 def test_duplicate_sessions_are_store_error(store: RunStore) -> None:
     with pytest.raises(StoreError, match="duplicate session"):
         store.add_sessions([SessionRow("EF/t1/0", 5, "t1", "EF", 0, 1)])
+
+
+def _downgrade_to_v1(run_dir: Path) -> None:
+    """Rebuild the tables without the version-2 columns, as version 1 of llmsde wrote them."""
+    conn = sqlite3.connect(run_dir / STORE_FILENAME)
+    with conn:
+        conn.execute("ALTER TABLE sessions DROP COLUMN model")
+        conn.execute("ALTER TABLE iterations DROP COLUMN finish_reason")
+        conn.execute("ALTER TABLE iterations DROP COLUMN worker")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.close()
+
+
+def test_version_1_store_is_migrated_without_losing_iterations(store: RunStore) -> None:
+    store.commit_iteration(IterationRecord("EF/t1/0", 0, 7.0, 5.0, 10.0, code="x = 1"))
+    run_dir = store.run_dir
+    store.close()
+    _downgrade_to_v1(run_dir)
+    with RunStore.open(run_dir) as reopened:
+        rows = reopened.iteration_rows()
+        assert [(r["session"], r["k"], r["security"]) for r in rows] == [("EF/t1/0", 0, 7.0)]
+        assert rows[0]["model"] == "" and rows[0]["finish_reason"] is None
+        reopened.commit_iteration(IterationRecord("EF/t1/0", 1, 6.0, 5.0, 10.0, finish_reason="length"))
+        assert reopened.iteration_rows()[1]["finish_reason"] == "length"
+    conn = sqlite3.connect(run_dir / STORE_FILENAME)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    conn.close()
+
+
+def test_session_model_label_round_trips(tmp_path: Path) -> None:
+    with RunStore.create(tmp_path / "m", {}, _manifest()) as s:
+        s.add_sessions([SessionRow("a/EF/t1/0", 0, "t1", "EF", 0, 1, model="a")])
+        assert s.sessions()[0].model == "a"
