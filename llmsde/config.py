@@ -141,12 +141,20 @@ class StrategyConfig(_Strict):
 
 
 class FitConfig(_Strict):
-    """Options of ``llmsde fit``."""
+    """Settings of the fit, stored with a run: ``llmsde fit``, ``report`` and ``compare`` of a run directory take
+    them from its stored config, and their flags override them (docs/fit.md, "Settings")."""
 
     n_bootstrap: int = Field(1000, ge=0)
+    """Session-bootstrap resamples of ``fit`` and ``report`` (``compare`` keeps its own ``--bootstrap``, since
+    each of its resamples is a refit)."""
     ci_level: float = Field(0.95, gt=0, lt=1)
     folds: int = Field(5, ge=2)
+    """k of the k-fold cross-validation by session (``report`` caps it by the smallest strategy)."""
     method: Literal["em", "exact"] = "em"
+    model: str = "full"
+    """``full``, ``diagonal`` or ``pooled`` (checked by the estimator, which knows every model)."""
+    ci: str = "percentile"
+    """Interval method: ``percentile``, ``basic`` or ``bca`` (checked by the estimator)."""
     seed: int = 0
 
 
