@@ -213,7 +213,7 @@ class Scorer:
         """The reference's timing, measured as a candidate's is; True when it does not import.
 
         Only the timed operations run: the workload op warms up before its timed passes, so the tests that
-        precede it in a candidate's execution do not change its timing, and skipping them halves the cost.
+        precede it in a candidate's execution do not change its timing, and skipping them saves their time.
         """
         ops, _ = self._ops(task)
         if source != "tests":
