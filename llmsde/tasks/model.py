@@ -78,6 +78,8 @@ class Task:
     """Free labels, e.g. ``insecure-seed`` or ``efficiency-trap``."""
 
     def __post_init__(self) -> None:
+        """Refuse a task without an entry point that something would call (tests, a workload) or that has no
+        seed code (a seedless task's first prompt names the function to write)."""
         if self.entry_point is None and (self.tests or self.workload is not None or self.seed_code is None):
             raise ValueError(
                 f"task {self.id!r} has no entry point, so it can have no tests or workload and needs seed code"
