@@ -8,7 +8,12 @@ Tables (medians; ratios against a baseline from this same run):
    the llmsde fork server with every isolation layer on;
 2. one full three-objective score excluding the task's workload time, against the naive pipeline
    (``pytest`` subprocess + ``bandit`` CLI + ``radon cc`` and ``radon mi`` CLIs per candidate);
-3. stability: coefficient of variation of the efficiency score of one unchanged program.
+3. stability: coefficient of variation of the efficiency score of one unchanged program;
+4. drift: the candidate/reference ratio of one unchanged program on a quiet machine, then with memory-streaming
+   CPU hogs on every core, with the reference re-timed alongside every candidate (the default) and timed once
+   and kept (``reference_every`` huge, the behaviour before issue 12 item 13); plus what re-timing costs.
+
+    python benchmarks/bench_scoring.py --only drift   # just table 4
 """
 
 from __future__ import annotations
@@ -205,11 +210,64 @@ def bench_stability(n: int, scorers: int) -> None:
           f"mean {statistics.fmean(across):.3f}")  # fmt: skip
 
 
+HOG = (
+    "import numpy as np\n"
+    "a = np.zeros(16 << 20)\n"
+    "idx = np.random.default_rng(0).integers(0, a.size, 1 << 22)\n"
+    "while True:\n"
+    "    a[idx] += 1.0\n"
+)
+"""Scattered read-modify-writes over a 128 MiB array, forever: competes for the CPU, the caches and memory
+bandwidth, which is what slows another process's CPU time (a bare busy loop mostly does not)."""
+
+
+def _ratios(scorer: Scorer, n: int) -> tuple[list[float], list[float]]:
+    ratios, ms = [], []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        timing = scorer.score(CANDIDATE, TASK).raw["timing"]
+        ms.append((time.perf_counter() - t0) * 1000)
+        ratios.append(float(timing["ratio"]))
+    return ratios, ms
+
+
+def bench_drift(n: int) -> None:
+    hogs_n = os.cpu_count() or 2
+    rows = []
+    for label, every in (("re-timed with every candidate (default)", 1), ("timed once and kept (before)", 10**9)):
+        scoring = ScoringConfig.model_validate({"reference_every": every})
+        with Scorer(scoring, SandboxConfig.model_validate({"slots": 1})) as scorer:
+            scorer.score(CANDIDATE, TASK)
+            quiet, quiet_ms = _ratios(scorer, n)
+            hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(hogs_n)]
+            try:
+                time.sleep(0.5)
+                loaded, loaded_ms = _ratios(scorer, n)
+            finally:
+                for hog in hogs:
+                    hog.kill()
+                    hog.wait()
+            after, _ = _ratios(scorer, n)
+        rows.append((label, quiet, loaded, after, quiet_ms, loaded_ms))
+    print(f"\n4. Drift: candidate/reference ratio of one unchanged program, quiet, then {hogs_n} memory hogs")
+    print(f"  {'reference':<42} {'quiet':>7} {'hogs':>7} {'after':>7} {'hogs/quiet':>10} {'ms/score':>9}")
+    for label, quiet, loaded, after, quiet_ms, _ in rows:
+        q, h, a = (statistics.median(v) for v in (quiet, loaded, after))
+        print(f"  {label:<42} {q:7.3f} {h:7.3f} {a:7.3f} {h / q:9.2f}x {statistics.median(quiet_ms):9.1f}")
+    cost = statistics.median(rows[0][4]) / statistics.median(rows[1][4])
+    print(f"  cost of re-timing: {cost:.2f}x the time per score of a kept reference (quiet machine)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=["drift"], help="run only this table")
     args = ap.parse_args()
     q = args.quick
+    if args.only == "drift":
+        print(json.dumps({"cpus": os.cpu_count(), "loadavg_1m": os.getloadavg()[0], "quick": q}))
+        bench_drift(8 if q else 20)
+        return
     info = {
         "cpus": os.cpu_count(),
         "loadavg_1m": os.getloadavg()[0],
@@ -220,6 +278,7 @@ def main() -> None:
     bench_overhead(60 if q else 300)
     bench_score(15 if q else 60, 3 if q else 8)
     bench_stability(10 if q else 30, 2 if q else 4)
+    bench_drift(8 if q else 20)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from llmsde.config import FitConfig
     from llmsde.dynamics import CalibrationResult, SdeFit, SimulationResult, StrategyFit, Truth
     from llmsde.errors import LlmsdeWarning
     from llmsde.report.fit_io import FitFiles
@@ -25,6 +26,7 @@ __all__ = [
     "calibration_rows",
     "fit",
     "fit_comparison_rows",
+    "fit_settings",
     "fit_skipped_rows",
     "fit_strategy_rows",
     "fit_summary_rows",
@@ -57,6 +59,27 @@ class SimulationOutcome:
     files: tuple[Path, ...]
 
 
+def fit_settings(target: str | Path | None = None, **flags: Any) -> FitConfig:
+    """The fit settings for ``target``: each flag that is not None, else the ``[fit]`` table of the run's stored
+    config when ``target`` is a run directory, else the defaults of :class:`~llmsde.config.FitConfig`.
+
+    Flags are not validated here: the estimator checks every value and says which flag is wrong.
+    """
+    from llmsde.config import FitConfig, build_config
+    from llmsde.store.schema import STORE_FILENAME
+
+    stored = FitConfig()
+    path = Path(target) if target is not None else None
+    if path is not None and path.is_dir() and (path / STORE_FILENAME).is_file():
+        from llmsde.store import RunStore
+
+        with RunStore.open(path) as store:
+            config = store.manifest().config
+        table = config.get("fit") if isinstance(config, dict) else None
+        stored = build_config({"fit": table or {}}, source=f"{path} (stored config)").fit
+    return stored.model_copy(update={k: v for k, v in flags.items() if v is not None})
+
+
 def _load_panel(target: Path) -> tuple[Panel, Path]:
     """The panel of a run directory or panel file, and the default output directory for its fit."""
     from llmsde.errors import FitInputError
@@ -79,18 +102,20 @@ def _load_panel(target: Path) -> tuple[Panel, Path]:
 def fit(
     target: str | Path,
     *,
-    n_bootstrap: int = 1000,
-    folds: int = 5,
-    method: str = "em",
-    model: str = "full",
-    ci: str = "percentile",
-    seed: int = 0,
+    n_bootstrap: int | None = None,
+    folds: int | None = None,
+    method: str | None = None,
+    model: str | None = None,
+    ci: str | None = None,
+    seed: int | None = None,
+    ci_level: float | None = None,
     out: str | Path | None = None,
 ) -> FitOutcome:
     """Fit one linear SDE per strategy to a run directory or a panel file (.csv/.jsonl/.parquet) and write
     fit.json and fit.md (into ``out``, default the run directory or the panel file's directory).
 
-    Unlike :func:`llmsde.api.fit_run`, every estimator setting is the caller's and the warnings are returned.
+    A setting left None comes from the run's stored ``[fit]`` table, else the default (:func:`fit_settings`).
+    Unlike :func:`llmsde.api.fit_run`, the warnings are returned.
     """
     import warnings
 
@@ -100,8 +125,17 @@ def fit(
 
     path = Path(target)
     panel, default_dir = _load_panel(path)
+    cfg = fit_settings(
+        path, n_bootstrap=n_bootstrap, folds=folds, method=method, model=model, ci=ci, seed=seed, ci_level=ci_level
+    )
     estimator = LinearSdeEstimator(
-        n_bootstrap=n_bootstrap, folds=folds, method=method, model=model, random_state=seed, ci=ci
+        n_bootstrap=cfg.n_bootstrap,
+        ci_level=cfg.ci_level,
+        folds=cfg.folds,
+        method=cfg.method,
+        model=cfg.model,
+        random_state=cfg.seed,
+        ci=cfg.ci,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LlmsdeWarning)

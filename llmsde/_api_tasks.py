@@ -78,6 +78,19 @@ class TaskView:
 
         return {**self.summary, "task": task_to_dict(self.task)}
 
+    def summary_rows(self) -> list[tuple[str, str]]:
+        """The summary as (key, text) rows for a terminal; a missing entry point says why there is none."""
+        rows = []
+        for key, value in self.summary.items():
+            if key == "entry_point" and value is None:
+                text = "none: no test or workload calls this task's code; security and radon score all of it"
+            elif isinstance(value, list):
+                text = ", ".join(map(str, value))
+            else:
+                text = "-" if value is None else str(value)
+            rows.append((key, text))
+        return rows
+
     def test_lines(self) -> list[str]:
         """One line per test case: ``[name] f(args) == expected (compare)`` or the last line of an assert."""
         return [_case_text(case) for case in self.task.tests]

@@ -19,6 +19,7 @@ from llmsde._api_fit import (
     calibration_rows,
     fit,
     fit_comparison_rows,
+    fit_settings,
     fit_skipped_rows,
     fit_strategy_rows,
     fit_summary_rows,
@@ -54,6 +55,7 @@ __all__ = [
     "fit",
     "fit_comparison_rows",
     "fit_run",
+    "fit_settings",
     "fit_skipped_rows",
     "fit_strategy_rows",
     "fit_summary_rows",
@@ -160,9 +162,12 @@ def _is_run(path: Path) -> bool:
     return path.is_dir() and (path / STORE_FILENAME).is_file()
 
 
-def fit_run(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0, write: bool = True) -> SdeFit:
-    """Fit a run with the default model (folds capped by the smallest strategy), writing fit.json and fit.md
-    into the run directory unless ``write`` is False; what ``report`` does when a run has no fit yet.
+def fit_run(
+    run_dir: str | Path, *, n_bootstrap: int | None = None, seed: int | None = None, write: bool = True
+) -> SdeFit:
+    """Fit a run with its stored ``[fit]`` settings (``n_bootstrap`` and ``seed`` override them when given;
+    folds capped by the smallest strategy), writing fit.json and fit.md into the run directory unless ``write``
+    is False; what ``report`` and ``compare`` do when a run has no fit yet.
 
     Numerical warnings are not re-raised here: the fit's ``diagnostics`` and ``notes`` record the same trouble,
     and ``report``/``compare`` must not turn a usable fit into noise on stderr (``llmsde fit`` shows them).
@@ -173,9 +178,18 @@ def fit_run(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0, writ
     from llmsde.errors import LlmsdeWarning
     from llmsde.report.fit_io import write_fit
 
+    cfg = fit_settings(run_dir, n_bootstrap=n_bootstrap, seed=seed)
     panel = load_run(run_dir)
     smallest = min(panel.labels.count(s) for s in panel.strategies) if panel.labels else 2
-    estimator = LinearSdeEstimator(n_bootstrap=n_bootstrap, folds=max(2, min(5, smallest)), random_state=seed)
+    estimator = LinearSdeEstimator(
+        n_bootstrap=cfg.n_bootstrap,
+        ci_level=cfg.ci_level,
+        folds=max(2, min(cfg.folds, smallest)),
+        method=cfg.method,
+        model=cfg.model,
+        random_state=cfg.seed,
+        ci=cfg.ci,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LlmsdeWarning)
         result = estimator.fit(panel.x, panel.labels)
@@ -189,11 +203,12 @@ def report(
     out: str | Path | None = None,
     formats: tuple[str, ...] = ("html", "md"),
     *,
-    n_bootstrap: int = 1000,
-    seed: int = 0,
+    n_bootstrap: int | None = None,
+    seed: int | None = None,
 ) -> ReportFiles:
     """Write report.html / report.md and figures for a run (default into ``run_dir/report``); fits the run
-    first (and saves fit.json) when it has no fit.json yet."""
+    first (and saves fit.json) when it has no fit.json yet. ``n_bootstrap`` and ``seed`` (the fit's and the
+    simulated bands') default to the run's stored ``[fit]`` settings."""
     from llmsde.errors import RunDirError
     from llmsde.report.build import ReportInput, write_report
     from llmsde.report.fit_io import FIT_JSON, read_fit
@@ -202,6 +217,7 @@ def report(
     path = Path(run_dir)
     if not _is_run(path):
         raise RunDirError(f"{path} is not a run directory (no store.sqlite)", "pass runs/<run-id>/ from `llmsde run`")
+    seed = fit_settings(path, seed=seed).seed
     fit = read_fit(path) if (path / FIT_JSON).is_file() else fit_run(path, n_bootstrap=n_bootstrap, seed=seed)
     with RunStore.open(path) as store:
         rows = store.iteration_rows()
@@ -223,27 +239,44 @@ def report(
     return write_report(inp, Path(out) if out is not None else path / "report", formats)
 
 
-def compare(a: str | Path, b: str | Path, *, n_bootstrap: int = 200, seed: int = 0) -> Comparison:
+def compare(
+    a: str | Path, b: str | Path, *, n_bootstrap: int = 200, seed: int | None = None, out: str | Path | None = None
+) -> Comparison:
     """B minus A per strategy: bootstrap CIs when both are run directories, else conservative stored CIs
-    (each side a fit.json, or a directory holding one; a run without fit.json is fitted first)."""
+    (each side a fit.json, or a directory holding one; a run without fit.json is fitted first).
+
+    Two runs are resampled with the baseline A's stored ``[fit]`` method, model, CI level and seed (``seed``
+    overrides it). ``out``: also write the Markdown there (atomically).
+    """
+    from llmsde._atomic import write_text_atomic
     from llmsde.checks import COMPARED_METRICS, bootstrap_metrics, compare_draws, compare_fits
     from llmsde.report.fit_io import FIT_JSON, read_fit
 
     pa, pb = Path(a), Path(b)
     na, nb = (str(p.resolve().parent.name if p.is_file() else p.resolve().name) for p in (pa, pb))
+    result: Comparison
     if _is_run(pa) and _is_run(pb):
+        cfg = fit_settings(pa, seed=seed)
         draws = []
         for p in (pa, pb):
             panel = load_run(p)
-            draws.append(bootstrap_metrics(panel.x, panel.labels, COMPARED_METRICS, n_bootstrap, seed))
-        return compare_draws(draws[0], draws[1], na, nb)
+            draws.append(
+                bootstrap_metrics(
+                    panel.x, panel.labels, COMPARED_METRICS, n_bootstrap, cfg.seed, method=cfg.method, model=cfg.model
+                )
+            )
+        result = compare_draws(draws[0], draws[1], na, nb, ci_level=cfg.ci_level)
+    else:
 
-    def resolve(p: Path) -> SdeFit:
-        if _is_run(p) and not (p / FIT_JSON).is_file():
-            return fit_run(p, seed=seed)
-        return read_fit(p)
+        def resolve(p: Path) -> SdeFit:
+            if _is_run(p) and not (p / FIT_JSON).is_file():
+                return fit_run(p, seed=seed)
+            return read_fit(p)
 
-    return compare_fits(resolve(pa), resolve(pb), na, nb)
+        result = compare_fits(resolve(pa), resolve(pb), na, nb)
+    if out is not None:
+        write_text_atomic(out, result.to_markdown())
+    return result
 
 
 def check(fit: str | Path, rules: str | Path, baseline: str | Path | None = None) -> CheckReport:

@@ -118,6 +118,13 @@ class ScoringConfig(_Strict):
     """Weighted findings at which security has fallen to 10/e."""
     time_weight: float = Field(0.7, ge=0, le=1)
     """Share of the efficiency score given by run time; the rest comes from radon complexity."""
+    cc_scale: float = Field(5.0, gt=0)
+    """Mean cyclomatic complexity above 1 at which the complexity score has halved."""
+    complexity_weight: float = Field(0.5, ge=0, le=1)
+    """Share of the radon score given by cyclomatic complexity; the rest comes from the maintainability index."""
+    reference_every: int = Field(1, ge=1)
+    """Re-time the task's reference every N scores of that task; 1 (default): right after every candidate, so
+    machine load cancels in the candidate/reference ratio."""
     timing_repeats: int = Field(5, ge=1)
     test_timeout_s: float = Field(2.0, gt=0)
     max_source_kb: int = Field(256, ge=1)
@@ -134,12 +141,20 @@ class StrategyConfig(_Strict):
 
 
 class FitConfig(_Strict):
-    """Options of ``llmsde fit``."""
+    """Settings of the fit, stored with a run: ``llmsde fit``, ``report`` and ``compare`` of a run directory take
+    them from its stored config, and their flags override them (docs/fit.md, "Settings")."""
 
     n_bootstrap: int = Field(1000, ge=0)
+    """Session-bootstrap resamples of ``fit`` and ``report`` (``compare`` keeps its own ``--bootstrap``, since
+    each of its resamples is a refit)."""
     ci_level: float = Field(0.95, gt=0, lt=1)
     folds: int = Field(5, ge=2)
+    """k of the k-fold cross-validation by session (``report`` caps it by the smallest strategy)."""
     method: Literal["em", "exact"] = "em"
+    model: str = "full"
+    """``full``, ``diagonal`` or ``pooled`` (checked by the estimator, which knows every model)."""
+    ci: str = "percentile"
+    """Interval method: ``percentile``, ``basic`` or ``bca`` (checked by the estimator)."""
     seed: int = 0
 
 

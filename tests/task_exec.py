@@ -1,7 +1,8 @@
 """In-process execution of task code for the suite's own tests (the real scorer runs code in the sandbox).
 
-Results travel through JSON as they do from the sandbox, so a tuple compares equal to a list and dict keys
-become strings, matching what :class:`llmsde.tasks.IOCase` expects.
+Only the execution is different: an io result is judged by the production comparison
+(:func:`llmsde.scoring.functionality.compare_io`, fed the JSON text of the return value as the sandbox sends it),
+so this helper can never pass code the scorer fails (``True`` is not ``1`` here either).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import math
 import time
 from typing import Any
 
+from llmsde.sandbox import OpResult
+from llmsde.scoring.functionality import compare_io
 from llmsde.tasks import AssertCase, IOCase, Task
 
 
@@ -18,18 +21,6 @@ def load(code: str, entry_point: str) -> Any:
     namespace: dict[str, Any] = {"__name__": "candidate"}
     exec(compile(code, "<candidate>", "exec"), namespace)  # noqa: S102 - test helper runs the suite's own code
     return namespace[entry_point]
-
-
-def _approx(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return (
-            isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
-        )
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_approx(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_approx(a[k], b[k]) for k in a)
-    return bool(a == b)
 
 
 def passes(task: Task, code: str) -> list[bool]:
@@ -42,13 +33,8 @@ def passes(task: Task, code: str) -> list[bool]:
     for case in task.tests:
         try:
             if isinstance(case, IOCase):
-                got = json.loads(json.dumps(fn(*json.loads(json.dumps(case.args)), **case.kwargs)))
-                if case.compare == "unordered":
-                    ok = sorted(map(json.dumps, got)) == sorted(map(json.dumps, case.expected))
-                elif case.compare == "approx":
-                    ok = _approx(got, case.expected)
-                else:
-                    ok = got == case.expected
+                value = json.dumps(fn(*json.loads(json.dumps(case.args)), **case.kwargs), allow_nan=True)
+                ok = compare_io(case, OpResult(ok=True, value=value))[0]
             else:
                 assert isinstance(case, AssertCase)
                 ns: dict[str, Any] = {"candidate": fn, task.entry_point: fn}

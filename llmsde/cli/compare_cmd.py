@@ -18,7 +18,9 @@ def compare(
     bootstrap: Annotated[
         int, typer.Option("--bootstrap", help="Session-bootstrap resamples per run (two runs only).")
     ] = 200,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstraps.")] = 0,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the bootstraps [A's stored [fit] seed, 0].")
+    ] = None,
 ) -> None:
     """Per strategy: rho, equilibrium, drift coupling and security trend of B minus A, with CIs, and one
     plain-language line per significant change."""
@@ -27,15 +29,11 @@ def compare(
 
     if bootstrap < 2:
         raise ConfigError(f"--bootstrap must be at least 2; got {bootstrap}", "e.g. --bootstrap 200")
-    result = api.compare(a, b, n_bootstrap=bootstrap, seed=seed)
-    markdown = result.to_markdown()
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(markdown, encoding="utf-8")
+    result = api.compare(a, b, n_bootstrap=bootstrap, seed=seed, out=out)
     if json_out:
         render.print_json(result.to_dict())
     else:
-        typer.echo(markdown, nl=False)
+        typer.echo(result.to_markdown(), nl=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,7 @@
-"""``llmsde fit TARGET``: fit one linear SDE per strategy to a run directory or a panel file."""
+"""``llmsde fit TARGET``: fit one linear SDE per strategy to a run directory or a panel file.
+
+Flags left out come from the run's stored ``[fit]`` table (a run directory), else the defaults shown.
+"""
 
 from __future__ import annotations
 
@@ -14,17 +17,36 @@ def fit(
     target: Annotated[Path, typer.Argument(help="Run directory (runs/<id>/) or panel file (.csv/.jsonl/.parquet).")],
     out: Annotated[Path | None, typer.Option("--out", help="Directory for fit.json and fit.md.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print fit.json to stdout instead of the table.")] = False,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Session-bootstrap resamples for the CIs.")] = 1000,
-    folds: Annotated[int, typer.Option("--folds", help="k of the k-fold cross-validation by session.")] = 5,
-    method: Annotated[str, typer.Option("--method", help="em (Euler-Maruyama) or exact (logm of the VAR).")] = "em",
-    model: Annotated[str, typer.Option("--model", help="full, diagonal, or pooled (shared A).")] = "full",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and the folds.")] = 0,
-    ci: Annotated[str, typer.Option("--ci", help="CI method: percentile (default), bca or basic.")] = "percentile",
+    bootstrap: Annotated[
+        int | None, typer.Option("--bootstrap", help="Session-bootstrap resamples for the CIs [1000].")
+    ] = None,
+    folds: Annotated[
+        int | None, typer.Option("--folds", help="k of the k-fold cross-validation by session [5].")
+    ] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", help="em (Euler-Maruyama) or exact (logm of the VAR) [em].")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="full, diagonal, or pooled (shared A) [full].")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the bootstrap and the folds [0].")] = None,
+    ci: Annotated[str | None, typer.Option("--ci", help="CI method: percentile, bca or basic [percentile].")] = None,
+    ci_level: Annotated[float | None, typer.Option("--ci-level", help="Level of every CI [0.95].")] = None,
 ) -> None:
-    """Fit dx = (A x + b) dt + Sigma^1/2 dW per strategy; print the table, write fit.json and fit.md."""
+    """Fit dx = (A x + b) dt + Sigma^1/2 dW per strategy; print the table, write fit.json and fit.md.
+
+    Options left out come from the run's stored [fit] table, else the defaults in brackets."""
     from llmsde import api, render
 
-    outcome = api.fit(target, n_bootstrap=bootstrap, folds=folds, method=method, model=model, ci=ci, seed=seed, out=out)
+    outcome = api.fit(
+        target,
+        n_bootstrap=bootstrap,
+        folds=folds,
+        method=method,
+        model=model,
+        ci=ci,
+        seed=seed,
+        ci_level=ci_level,
+        out=out,
+    )
     for warning in outcome.warnings:
         render.print_warning(str(warning))
     result, files = outcome.fit, outcome.files
@@ -32,7 +54,8 @@ def fit(
         render.print_json(result.to_dict())
         return
     cols, rows = api.fit_summary_rows(result)
-    render.print_table(f"SDE fit of {target} ({model}, {method})", cols, rows)
+    meta = result.meta
+    render.print_table(f"SDE fit of {target} ({meta.get('model')}, {meta.get('method')})", cols, rows)
     for sf in result.strategies.values():
         render.print_kv(f"{sf.label}: interference and checks", api.fit_strategy_rows(sf))
     if result.skipped:

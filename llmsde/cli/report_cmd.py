@@ -16,8 +16,14 @@ def report(
     run: Annotated[Path, typer.Argument(help="Run directory (runs/<id>/); fitted first if it has no fit.json.")],
     out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: RUN/report).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="html, md, or both.")] = "both",
-    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Resamples when the run must be fitted first.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the fit (if needed) and of the simulated bands.")] = 0,
+    bootstrap: Annotated[
+        int | None,
+        typer.Option("--bootstrap", help="Resamples when the run must be fitted first [the run's [fit], 1000]."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Seed of the fit (if needed) and of the simulated bands [the run's [fit], 0]."),
+    ] = None,
 ) -> None:
     """Write report.html (figures embedded, opens from disk) and/or report.md, plus the figures as PNGs."""
     from llmsde import api, render

@@ -67,13 +67,7 @@ def show(
     if json_out:
         render.print_json(view.to_dict())
         return
-    render.print_kv(
-        f"task {task_id}",
-        [
-            (k, ", ".join(map(str, v)) if isinstance(v, list) else "-" if v is None else str(v))
-            for k, v in view.summary.items()
-        ],
-    )
+    render.print_kv(f"task {task_id}", view.summary_rows())
     t = view.task
     render.print_text(f"\nspec:\n{t.spec}")
     for label, code in (("seed code", t.seed_code), ("reference", t.reference), ("test setup", t.test_setup)):

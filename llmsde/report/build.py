@@ -212,7 +212,7 @@ def build_document(inp: ReportInput) -> ReportDoc:
 
 def write_report(inp: ReportInput, out_dir: str | Path, formats: Sequence[str] = FORMATS) -> ReportFiles:
     """Write report.html and/or report.md plus the PNGs under ``out_dir/figures``."""
-    from llmsde.report.atomic import write_text_atomic
+    from llmsde._atomic import write_bytes_atomic, write_text_atomic
 
     out = Path(out_dir)
     doc = build_document(inp)
@@ -221,7 +221,7 @@ def write_report(inp: ReportInput, out_dir: str | Path, formats: Sequence[str] =
     for sec in doc.sections:
         for fig in sec.figures:
             path = out / fig.name
-            path.write_bytes(fig.png)
+            write_bytes_atomic(path, fig.png)
             figures.append(path)
     html_path = write_text_atomic(out / "report.html", render_html(doc)) if "html" in formats else None
     md_path = write_text_atomic(out / "report.md", render_markdown(doc)) if "md" in formats else None

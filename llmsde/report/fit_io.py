@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from llmsde._atomic import write_text_atomic
 from llmsde.dynamics import SdeFit
 from llmsde.errors import FitInputError
-from llmsde.report.atomic import write_text_atomic
 from llmsde.report.fit_markdown import render_fit_markdown
 
 __all__ = ["FIT_JSON", "FIT_MD", "FitFiles", "read_fit", "write_fit"]

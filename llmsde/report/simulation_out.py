@@ -13,9 +13,9 @@ import io
 from pathlib import Path
 from typing import Any
 
+from llmsde._atomic import atomic_path, write_text_atomic
 from llmsde.dynamics import SimulationResult
 from llmsde.errors import FitInputError
-from llmsde.report.atomic import write_text_atomic
 
 __all__ = ["band_records", "path_records", "write_simulation", "write_simulation_plot"]
 
@@ -98,7 +98,7 @@ def write_simulation_plot(sim: SimulationResult, path: Path, title: str) -> Path
     axes[0].legend(loc="lower right", fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmsde._atomic import write_text_atomic
 from llmsde.config import build_config
 from llmsde.errors import RunDirError
 from llmsde.runner.study import _versions, new_run_id
@@ -153,7 +154,8 @@ def rescore_run(
         with RunStore.create(target, manifest.config, new_manifest) as store:
             store.set_isolation(level, [str(w) for w in scorer.isolation.warnings])
             store.add_sessions(sessions)
-            (target / PROVENANCE_FILENAME).write_text(
+            write_text_atomic(
+                target / PROVENANCE_FILENAME,
                 json.dumps(
                     {
                         "source_run_dir": str(src.resolve()),
@@ -165,7 +167,6 @@ def rescore_run(
                     indent=2,
                 )
                 + "\n",
-                encoding="utf-8",
             )
             changed = 0
             try:

@@ -174,8 +174,12 @@ def _build(fd: int) -> Any:  # noqa: C901 - one closure scope on purpose (see th
         try:
             exec_(compile_(job["code"], "<candidate>", "exec"), ns)
             restore()
-            fn = ns.get(job["entry"])
-            error = None if callable_(fn) else f"NameError: entry point {job['entry']!r} is not defined as a function"
+            fn = None if job["entry"] is None else ns.get(job["entry"])
+            error = (
+                None
+                if job["entry"] is None or callable_(fn)
+                else f"NameError: entry point {job['entry']!r} is not defined as a function"
+            )
         except base_exc as exc:
             restore()
             error = describe(exc)

@@ -52,7 +52,9 @@ class Program:
     """Candidate source, the name of its entry point and the operations to run against it."""
 
     code: str
-    entry: str
+    entry: str | None
+    """The function the operations call; None when nothing calls one (a task without tests or workload), so
+    the import alone is checked."""
     ops: tuple[Op, ...] = ()
     setup: str = ""
     """Test setup code run before assertion operations (imports, helpers)."""

@@ -5,9 +5,11 @@
 - ``time_score = 10 / (1 + r)`` with ``r = t_candidate / t_reference`` (median CPU seconds per workload pass):
   scale-free (depends only on the ratio), bounded in (0, 10), monotone, and 5 for code as fast as the
   reference, so both faster and slower code move the score;
-- ``radon_score = (cc_score + mi_score) / 2`` with ``cc_score = 10 / (1 + max(cc_mean - 1, 0) / 5)`` (mean
-  cyclomatic complexity of the functions, 1 = straight-line code) and ``mi_score = MI / 10`` (radon's
-  maintainability index, 0..100).
+- ``radon_score = complexity_weight * cc_score + (1 - complexity_weight) * mi_score`` (default weight 0.5) with
+  ``cc_score = 10 / (1 + max(cc_mean - 1, 0) / cc_scale)`` (mean cyclomatic complexity of the functions, 1 =
+  straight-line code; ``cc_scale`` default 5) and ``mi_score = MI / 10`` (radon's maintainability index, 0..100).
+
+``time_weight``, ``cc_scale`` and ``complexity_weight`` come from ``[scoring]`` (:class:`llmsde.config.ScoringConfig`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 __all__ = ["CC_SCALE", "efficiency_score", "radon_metrics", "radon_score", "time_score"]
 
 CC_SCALE = 5.0
-"""Mean cyclomatic complexity above 1 at which ``cc_score`` has halved."""
+"""Default mean cyclomatic complexity above 1 at which ``cc_score`` has halved (``[scoring] cc_scale``)."""
 
 
 def radon_metrics(source: str) -> dict[str, Any]:
@@ -41,11 +43,11 @@ def radon_metrics(source: str) -> dict[str, Any]:
     }
 
 
-def radon_score(metrics: dict[str, Any]) -> float:
-    """Mean of the complexity score and the maintainability score, in [0, 10]."""
-    cc_score = 10.0 / (1.0 + max(float(metrics["cc_mean"]) - 1.0, 0.0) / CC_SCALE)
+def radon_score(metrics: dict[str, Any], cc_scale: float = CC_SCALE, complexity_weight: float = 0.5) -> float:
+    """Weighted mean of the complexity score and the maintainability score, in [0, 10]."""
+    cc_score = 10.0 / (1.0 + max(float(metrics["cc_mean"]) - 1.0, 0.0) / cc_scale)
     mi_score = min(max(float(metrics["mi"]), 0.0), 100.0) / 10.0
-    return (cc_score + mi_score) / 2.0
+    return complexity_weight * cc_score + (1.0 - complexity_weight) * mi_score
 
 
 def time_score(candidate_s: float, reference_s: float) -> float:
@@ -55,6 +57,14 @@ def time_score(candidate_s: float, reference_s: float) -> float:
     return 10.0 / (1.0 + max(candidate_s, 0.0) / reference_s)
 
 
-def efficiency_score(candidate_s: float, reference_s: float, metrics: dict[str, Any], time_weight: float) -> float:
+def efficiency_score(
+    candidate_s: float,
+    reference_s: float,
+    metrics: dict[str, Any],
+    time_weight: float,
+    cc_scale: float = CC_SCALE,
+    complexity_weight: float = 0.5,
+) -> float:
     """Weighted combination of :func:`time_score` and :func:`radon_score`."""
-    return time_weight * time_score(candidate_s, reference_s) + (1.0 - time_weight) * radon_score(metrics)
+    radon = radon_score(metrics, cc_scale, complexity_weight)
+    return time_weight * time_score(candidate_s, reference_s) + (1.0 - time_weight) * radon

@@ -39,6 +39,17 @@ class _Timing:
     error: str | None = None
 
 
+@dataclass(slots=True)
+class _Reference:
+    """The latest reference timing of one task, how many scores used it, and the first one for drift."""
+
+    timing: _Timing
+    uses: int
+    first_s: float | None
+    broken: bool
+    """The reference does not import: re-timing cannot help."""
+
+
 class Scorer:
     """Scores code against tasks; a context manager; :meth:`score` may be called from several threads at
     once."""
@@ -53,9 +64,8 @@ class Scorer:
             self._pool.close()
             raise
         self._ref_lock = threading.Lock()
-        self._ref_cache: dict[str, _Timing] = {}
+        self._refs: dict[str, _Reference] = {}
         self._key_memo: dict[tuple[int, str], tuple[Task, str]] = {}
-        self._ref_locks: dict[str, threading.Lock] = {}
 
     @property
     def isolation(self) -> IsolationReport:
@@ -167,25 +177,51 @@ class Scorer:
         self._key_memo[(id(task), source)] = (task, key)
         return key
 
-    def _reference(self, task: Task, source: str) -> _Timing:
-        """The reference (else seed) solution's timing, measured once per Scorer and task, then cached."""
+    def _reference(self, task: Task, source: str) -> tuple[_Timing, dict[str, Any]]:
+        """The reference (else seed) solution's timing and how it was obtained (``reference_age``,
+        ``reference_drift``).
+
+        The reference is re-timed right after the candidate (``reference_every = 1``) or every N scores of the
+        task, so machine load that slows the candidate slows the reference alike and cancels in the ratio; a
+        fresh Scorer (``--resume``, ``rescore``) sees the same scale. ``reference_age`` counts the scores since
+        the reference was timed (0: timed for this candidate); ``reference_drift`` is this reference time over
+        the first one of this task in this Scorer, i.e. how the machine's speed has moved. A reference that does
+        not import is not retried.
+        """
         ref = task.reference or task.seed_code
         if ref is None:
-            return _Timing(None, source, error="task has neither reference nor seed code to time against")
+            return _Timing(None, source, error="task has neither reference nor seed code to time against"), {}
         key = self._reference_key(task, ref, source)
         with self._ref_lock:
-            key_lock = self._ref_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            cached = self._ref_cache.get(key)
-            if cached is None:
-                ops, _ = self._ops(task)
-                result = self._pool.run(Program(ref, task.entry_point, ops, task.test_setup))
-                if not result.import_ok:
-                    cached = _Timing(None, source, error=f"reference does not import: {result.import_error}")
-                else:
-                    cached = self._timing(result, source, len(task.tests))
-                self._ref_cache[key] = cached
-        return cached
+            state = self._refs.get(key)
+            if state is not None and (state.broken or state.uses < self.scoring.reference_every):
+                state.uses += 1
+                return state.timing, self._provenance(state.timing, state.uses - 1, state.first_s)
+        timing, broken = self._time_reference(task, ref, source)
+        with self._ref_lock:
+            old = self._refs.get(key)
+            first = old.first_s if old is not None and old.first_s is not None else timing.seconds
+            self._refs[key] = _Reference(timing, 1, first, broken)
+        return timing, self._provenance(timing, 0, first)
+
+    @staticmethod
+    def _provenance(timing: _Timing, age: int, first_s: float | None) -> dict[str, Any]:
+        drift = timing.seconds / first_s if timing.seconds and first_s else None
+        return {"reference_age": age, "reference_drift": drift}
+
+    def _time_reference(self, task: Task, ref: str, source: str) -> tuple[_Timing, bool]:
+        """The reference's timing, measured as a candidate's is; True when it does not import.
+
+        Only the timed operations run: the workload op warms up before its timed passes, so the tests that
+        precede it in a candidate's execution do not change its timing, and skipping them saves their time.
+        """
+        ops, _ = self._ops(task)
+        if source != "tests":
+            ops = ops[-1:]
+        result = self._pool.run(Program(ref, task.entry_point, ops, task.test_setup))
+        if not result.import_ok:
+            return _Timing(None, source, error=f"reference does not import: {result.import_error}"), True
+        return self._timing(result, source, len(task.tests)), False
 
     def _efficiency(
         self, code: str, task: Task, result: ExecResult, source: str, raw: dict[str, Any], reasons: list[str]
@@ -197,26 +233,31 @@ class Scorer:
             reasons.append(str(err))
             return _NAN
         raw["radon"] = metrics
+        cfg = self.scoring
+        radon = radon_score(metrics, cfg.cc_scale, cfg.complexity_weight)
         if source == "tests" and not task.tests:
-            raw["timing"] = {"source": "none", "radon_score": radon_score(metrics)}
+            raw["timing"] = {"source": "none", "radon_score": radon}
             reasons.append("efficiency from radon only: the task has no workload and no tests to time")
-            return radon_score(metrics)
+            return radon
         cand = self._timing(result, source, len(task.tests))
-        ref = self._reference(task, source)
+        ref, provenance = self._reference(task, source) if cand.seconds is not None else (cand, {})
         raw["timing"] = {
             "source": source,
             "candidate_s": cand.seconds,
             "reference_s": ref.seconds,
+            **provenance,
             "passes_s": list(cand.passes),
             "workload_wall_s": result.ops[-1].wall_s if source != "tests" else None,
-            "radon_score": radon_score(metrics),
+            "radon_score": radon,
         }
         if cand.seconds is None or ref.seconds is None:
             reasons.append(f"efficiency: {cand.error or ('reference ' + str(ref.error))}")
             return _NAN
         raw["timing"]["ratio"] = cand.seconds / ref.seconds if ref.seconds > 0 else None
         raw["timing"]["time_score"] = time_score(cand.seconds, ref.seconds)
-        return efficiency_score(cand.seconds, ref.seconds, metrics, self.scoring.time_weight)
+        return efficiency_score(
+            cand.seconds, ref.seconds, metrics, cfg.time_weight, cfg.cc_scale, cfg.complexity_weight
+        )
 
 
 _shared: dict[str, Scorer] = {}

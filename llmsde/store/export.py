@@ -6,8 +6,9 @@ few raw metrics flattened to scalars (bandit finding counts, tests passed/total,
 ``raw["radon"]`` and ``raw["timing"]`` as ``radon_<key>`` / ``timing_<key>``). Raw metrics are flattened
 generically so the export does not break when the scorer adds a figure; the full raw JSON stays in the store.
 
-Missing scores are ``null`` in JSONL and Parquet and an empty cell in CSV. Files are written to a temporary
-name and renamed, so a reader never sees half a file.
+Missing scores are ``null`` in JSONL and Parquet and an empty cell in CSV. Files are written through
+:func:`llmsde._atomic.atomic_path` (a unique temporary file, fsynced, renamed), so a reader never sees half a
+file and two exports into one directory do not trip over each other.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmsde._atomic import atomic_path
 from llmsde.errors import ConfigError
 from llmsde.store.schema import STORE_FILENAME
 from llmsde.store.sqlite import RunStore
@@ -173,12 +174,8 @@ _WRITERS = {"jsonl": _write_jsonl, "csv": _write_csv, "parquet": _write_parquet}
 
 
 def _write(path: Path, fmt: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         _WRITERS[fmt](tmp, columns, rows)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def export_run(run_dir: str | Path, fmt: str = "csv", out: str | Path | None = None) -> ExportResult:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from llmsde._atomic import write_text_atomic
 from llmsde.errors import RunDirError, StoreError
 from llmsde.store.records import IterationRecord, RunManifest, SessionRow, utc_now
 from llmsde.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION, STORE_FILENAME
@@ -49,7 +50,7 @@ class RunStore:
             path.mkdir(parents=True, exist_ok=False)
         except FileExistsError:
             raise RunDirError(f"run directory already exists: {path}", "choose another --out") from None
-        (path / CONFIG_FILENAME).write_text(json.dumps(dict(config), indent=2) + "\n", encoding="utf-8")
+        write_text_atomic(path / CONFIG_FILENAME, json.dumps(dict(config), indent=2) + "\n")
         conn = cls._connect(path / STORE_FILENAME)
         conn.executescript(DDL)
         store = cls(path, conn)

@@ -175,7 +175,7 @@ def read_task_dir(path: str | Path) -> list[Task]:
                 f"{file} is not a valid task ({type(err).__name__}: {err})",
                 "see docs/datasets.md for the task file format",
             ) from None
-        if not task.entry_point.isidentifier():
+        if task.entry_point is not None and not task.entry_point.isidentifier():
             raise TaskFileError(f"{file}: entry_point {task.entry_point!r} is not a Python name", "fix the file")
         if task.id in seen:
             raise TaskFileError(f"{file}: duplicate task id {task.id!r}", "task ids must be unique in a directory")

@@ -59,8 +59,9 @@ class Task:
     id: str
     spec: str
     """Natural-language statement of the problem, shown to the model."""
-    entry_point: str
-    """Name of the function the tests and the workload call."""
+    entry_point: str | None
+    """Name of the function the tests and the workload call; None for a task that calls nothing (no tests, no
+    workload: a security seed whose code defines a class), which then needs seed code to start from."""
     tests: tuple[TestCase, ...]
     seed_code: str | None = None
     """The code a session starts from (may be deliberately insecure or slow); None: the model writes it first."""
@@ -75,6 +76,14 @@ class Task:
     license: str | None = None
     tags: tuple[str, ...] = ()
     """Free labels, e.g. ``insecure-seed`` or ``efficiency-trap``."""
+
+    def __post_init__(self) -> None:
+        """Refuse a task without an entry point that something would call (tests, a workload) or that has no
+        seed code (a seedless task's first prompt names the function to write)."""
+        if self.entry_point is None and (self.tests or self.workload is not None or self.seed_code is None):
+            raise ValueError(
+                f"task {self.id!r} has no entry point, so it can have no tests or workload and needs seed code"
+            )
 
 
 def _case_to_dict(case: TestCase) -> dict[str, Any]:
@@ -128,7 +137,7 @@ def task_from_dict(data: dict[str, Any]) -> Task:
     return Task(
         id=str(data["id"]),
         spec=str(data["spec"]),
-        entry_point=str(data["entry_point"]),
+        entry_point=None if data["entry_point"] is None else str(data["entry_point"]),
         tests=tuple(_case_from_dict(c) for c in data.get("tests", [])),
         seed_code=data.get("seed_code"),
         reference=data.get("reference"),

@@ -13,19 +13,17 @@ runner = CliRunner()
 
 
 def test_report_on_a_non_run_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    try:
+    with pytest.raises(SystemExit) as exc:
         main(["report", str(tmp_path)])
-    except SystemExit as exc:
-        assert exc.code == 2
+    assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "is not a run directory" in err and "Traceback" not in err
 
 
 def test_unknown_format_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    try:
+    with pytest.raises(SystemExit) as exc:
         main(["report", str(tmp_path), "--format", "pdf"])
-    except SystemExit as exc:
-        assert exc.code == 2
+    assert exc.value.code == 2
     assert "unknown --format 'pdf'" in capsys.readouterr().err
 
 

@@ -42,3 +42,29 @@ def test_efficiency_combines_time_and_radon_with_the_weight() -> None:
     assert efficiency_score(1.0, 1.0, m, 0.0) == pytest.approx(radon_score(m))
     mixed = efficiency_score(1.0, 2.0, m, 0.7)
     assert mixed == pytest.approx(0.7 * time_score(1.0, 2.0) + 0.3 * radon_score(m))
+
+
+def test_cc_scale_and_complexity_weight_shape_the_radon_score() -> None:
+    m = radon_metrics(BRANCHY)
+    cc_mean, mi = m["cc_mean"], m["mi"]
+    assert radon_score(m, 5.0, 1.0) == pytest.approx(10 / (1 + (cc_mean - 1) / 5))
+    assert radon_score(m, 5.0, 0.0) == pytest.approx(mi / 10)
+    assert radon_score(m, 20.0, 1.0) > radon_score(m, 5.0, 1.0)
+    assert radon_score(m) == pytest.approx(0.5 * radon_score(m, 5.0, 1.0) + 0.5 * radon_score(m, 5.0, 0.0))
+    combined = efficiency_score(1.0, 1.0, m, 0.4, cc_scale=12.0, complexity_weight=0.8)
+    assert combined == pytest.approx(0.4 * 5.0 + 0.6 * radon_score(m, 12.0, 0.8))
+
+
+def test_scorer_reads_cc_scale_and_complexity_weight_from_the_config() -> None:
+    from llmsde.config import ScoringConfig, build_config
+    from llmsde.errors import ConfigError
+    from llmsde.scoring import score_code
+    from llmsde.tasks import Task
+
+    task = Task(id="radon-only", spec="-", entry_point="f", tests=(), seed_code=BRANCHY)
+    scoring = ScoringConfig.model_validate({"cc_scale": 20.0, "complexity_weight": 1.0})
+    res = score_code(BRANCHY, task, scoring)
+    assert res.efficiency == pytest.approx(radon_score(radon_metrics(BRANCHY), 20.0, 1.0))
+    assert res.efficiency != pytest.approx(score_code(BRANCHY, task).efficiency)
+    with pytest.raises(ConfigError, match="complexity_weight"):
+        build_config({"scoring": {"complexity_weight": 1.5}})

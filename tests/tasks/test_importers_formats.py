@@ -132,9 +132,21 @@ def test_security_seed_securityeval_and_sallm_shapes() -> None:
     task = _by_id(conv.tasks)["CWE-078_fixture_1"]
     assert task.cwe == ("CWE-78",) and task.entry_point == "list_dir" and task.tests == ()
     assert task.seed_code is not None and "shell=True" in task.seed_code and task.reference is None
-    assert conv.skipped[0].id == "CWE-020_fixture_3"
+    assert [s.id for s in conv.skipped] == ["CWE-020_fixture_3"]
+    assert "no top-level function or class" in conv.skipped[0].reason
     _, sallm = convert_file(FIXTURES / "sallm_mini.jsonl")
     assert _by_id(sallm.tasks)["sallm_fixture_2"].tags == ("insecure-seed", "technique:CodeQL")
+
+
+def test_security_seed_defining_only_a_class_is_imported_without_entry_point() -> None:
+    _, conv = convert_file(FIXTURES / "securityeval_mini.jsonl")
+    task = _by_id(conv.tasks)["CWE-798_fixture_4"]
+    assert task.entry_point is None and task.tests == () and task.workload is None
+    assert task.spec.startswith("Complete the class `UserStore`") and task.cwe == ("CWE-798",)
+    assert task.seed_code is not None and "class UserStore" in task.seed_code
+    _, sallm = convert_file(FIXTURES / "sallm_mini.jsonl")
+    assert _by_id(sallm.tasks)["sallm_fixture_3"].entry_point is None
+    assert not sallm.skipped
 
 
 def test_security_seed_map_names_other_fields() -> None:

@@ -72,7 +72,7 @@ def test_unverified_import_writes_directory_and_manifest(tmp_path: Path) -> None
 
 def test_dry_run_and_nothing_importable_write_nothing(tmp_path: Path) -> None:
     report = import_dataset(FIXTURES / "sallm_mini.jsonl", out=tmp_path / "d", verify=False, dry_run=True)
-    assert report.imported == 2 and report.out_dir is None
+    assert report.imported == 3 and report.out_dir is None
     lines = (FIXTURES / "humaneval_mini.jsonl").read_text().splitlines()
     only_bad = tmp_path / "bad.jsonl"
     only_bad.write_text(lines[4] + "\n")
@@ -109,7 +109,7 @@ def test_mbpp_and_security_seed_imports_verified_in_the_sandbox(tmp_path: Path) 
     report = import_dataset(FIXTURES / "mbpp_sanitized_mini.json", out=tmp_path / "m")
     assert (report.reference_passed, report.reference_total, report.imported) == (2, 2, 2)
     sec = import_dataset(FIXTURES / "securityeval_mini.jsonl", out=tmp_path / "s", keep_failing=True)
-    assert sec.imported == 2 and sec.reference_total == 0
+    assert sec.imported == 3 and sec.reference_total == 0
     assert not any("expected missing/NaN" in n or "does not load" in n for n in sec.notes), sec.notes
     broken = tmp_path / "broken.jsonl"
     row = {
@@ -120,3 +120,36 @@ def test_mbpp_and_security_seed_imports_verified_in_the_sandbox(tmp_path: Path) 
     broken.write_text(json.dumps(row) + "\n")
     notes = import_dataset(broken, out=tmp_path / "b").notes
     assert any(n.startswith("CWE-94_x: seed does not load") for n in notes), notes
+
+
+def test_class_only_seed_is_written_scored_and_shown_without_entry_point(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llmsde.cli import main
+
+    import_dataset(FIXTURES / "securityeval_mini.jsonl", out=tmp_path / "s")
+    task = next(t for t in read_task_dir(tmp_path / "s") if t.id == "CWE-798_fixture_4")
+    assert task.entry_point is None
+    scored = score_code(task.seed_code, task)
+    assert scored.security < 10 and {f["test_id"] for f in scored.raw["bandit"]} >= {"B105", "B608"}
+    assert scored.efficiency == pytest.approx(scored.raw["timing"]["radon_score"])
+    assert math.isnan(scored.functionality)
+    assert math.isnan(score_code("class UserStore:\n    x = eval(input())\n", task).functionality)
+    main(["tasks", "show", "CWE-798_fixture_4", "--source", str(tmp_path / "s")])
+    out = capsys.readouterr().out
+    assert "none: no test or workload calls this task's code" in out and "class UserStore" in out
+
+
+def test_a_task_without_entry_point_cannot_have_tests(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no entry point"):
+        Task(id="t", spec="-", entry_point=None, tests=(IOCase((1,), 1),), seed_code="x = 1\n")
+    with pytest.raises(ValueError, match="needs seed code"):
+        Task(id="t", spec="-", entry_point=None, tests=())
+    out = tmp_path / "d"
+    import_dataset(FIXTURES / "sallm_mini.jsonl", out=out, verify=False)
+    path = next(p for p in out.glob("*.json") if "fixture_3" in p.name)
+    data = json.loads(path.read_text())
+    data["tests"] = [{"kind": "io", "args": [1], "expected": 1}]
+    path.write_text(json.dumps(data))
+    with pytest.raises(TaskFileError, match="no entry point"):
+        read_task_dir(out)

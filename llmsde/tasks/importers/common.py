@@ -26,6 +26,7 @@ __all__ = [
     "Record",
     "Skip",
     "called_names",
+    "defined_classes",
     "defined_functions",
     "derive_workload",
     "is_json_safe",
@@ -246,6 +247,11 @@ def defined_functions(code: str) -> list[str]:
     parse."""
     tree = ast.parse(code)
     return [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
+def defined_classes(code: str) -> list[str]:
+    """Names of the top-level classes defined in ``code``, in order; raises SyntaxError if it does not parse."""
+    return [n.name for n in ast.parse(code).body if isinstance(n, ast.ClassDef)]
 
 
 def called_names(code: str) -> set[str]:

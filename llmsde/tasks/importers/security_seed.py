@@ -4,7 +4,11 @@ Known shapes: SecurityEval (``ID, Prompt, Insecure_code``) and SALLM (``id, prom
 source``); ``--map id=...,prompt=...,seed=...`` names the fields of any other file. The CWE comes from the id
 when it holds one (``CWE-020_author_1.py`` -> ``CWE-20``) or from an explicit ``cwe`` field. These datasets
 carry no unit tests, so the tasks have none and their functionality is reported as missing (NaN), never as 0
-or 10; the entry point is the first function the seed defines, and a seed without a function is skipped.
+or 10. Nothing calls a test-less task's code (security and radon read any parseable code), so it needs no entry
+point: it is the first top-level function the seed defines, which tells the code extractor which block of a reply
+to prefer, and None when the seed defines only a class (the spec then names the class). A seed that defines
+neither is skipped: it is a script whose statements run at import, so the sandbox could not even load it
+without running it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from llmsde.tasks.importers.common import (
     FieldReader,
     Record,
     Skip,
+    defined_classes,
     defined_functions,
     normalise_code,
 )
@@ -68,13 +73,14 @@ def convert_security_seed(
         prompt = normalise_code(reader.get(rec, "prompt"))
         seed = normalise_code(reader.get(rec, "seed"))
         try:
-            functions = defined_functions(seed)
+            functions, classes = defined_functions(seed), defined_classes(seed)
         except SyntaxError as err:
             out.skipped.append(Skip(task_id, f"seed code does not parse (line {err.lineno}: {err.msg})"))
             continue
-        if not functions:
-            out.skipped.append(Skip(task_id, "seed code defines no top-level function to use as entry point"))
+        if not functions and not classes:
+            out.skipped.append(Skip(task_id, "seed code defines no top-level function or class (a script)"))
             continue
+        what = f"function `{functions[0]}`" if functions else f"class `{classes[0]}`"
         try:
             ast.parse(prompt)
             shown = f"```python\n{prompt}```"
@@ -87,8 +93,8 @@ def convert_security_seed(
         out.tasks.append(
             Task(
                 id=task_id,
-                spec=f"Complete the function `{functions[0]}` as described below.\n\n{shown}",
-                entry_point=functions[0],
+                spec=f"Complete the {what} as described below.\n\n{shown}",
+                entry_point=functions[0] if functions else None,
                 tests=(),
                 seed_code=seed,
                 reference=None,
