@@ -1,7 +1,7 @@
 """The per-job half of the fork server: fork an isolated child, supervise it, then kill, sweep and reap.
 
 Stdlib only (imported as ``_jobs`` by ``_forkserver``). :class:`JobRunner` is the base class of the server; it
-needs the slot's ``uid``, ``root``, ``cgroups`` and ``read_paths``, and the ``layers`` the probe achieved.
+needs the slot's ``uid``, ``root``, ``cgroup`` and ``read_paths``, and the ``layers`` the probe achieved.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from llmsde.sandbox import _harness, _wire
     from llmsde.sandbox import _isolation as iso
+    from llmsde.sandbox._cgroups import CgroupSlot
 else:
     import _harness
     import _isolation as iso
@@ -24,7 +25,16 @@ else:
 
 __all__ = ["CHILD_LAYERS", "JobRunner"]
 
-CHILD_LAYERS = ("rlimits", "uid", "landlock", "seccomp", "pids-cgroup", "memory-cgroup")
+CHILD_LAYERS = (
+    "rlimits",
+    "uid",
+    "landlock",
+    "landlock-net",
+    "landlock-scope",
+    "seccomp",
+    "pids-cgroup",
+    "memory-cgroup",
+)
 """Layers applied in each forked child (the others are set up once in the server)."""
 _SETUP_FAILED = 70
 _CPU_POLL_S = 0.05
@@ -36,7 +46,7 @@ class JobRunner:
 
     uid: int
     root: bool
-    cgroups: dict[str, str]
+    cgroup: CgroupSlot
     read_paths: list[str]
     layers: dict[str, bool]
 
@@ -53,12 +63,30 @@ class JobRunner:
                 if layer in required:
                     raise RuntimeError(f"sandbox layer {layer} failed: {err}") from None
 
-        for ctrl, path in self.cgroups.items():
-            step(f"{ctrl}-cgroup", _write, os.path.join(path, "cgroup.procs"), str(os.getpid()))
+        joined = True
+        try:
+            self.cgroup.join()
+        except OSError as err:
+            joined = False
+            failed = [layer for layer in self.cgroup.dirs if layer in required]
+            if failed:
+                raise RuntimeError(f"sandbox layer {failed[0]} failed: {err}") from None
+        got.update(dict.fromkeys(self.cgroup.dirs, joined))
         step("rlimits", iso.apply_rlimits, job["cpu_total_s"], job["memory_mb"] + 64, job["max_procs"], 16, 64)
         if self.root:
             step("uid", iso.drop_privileges, self.uid)
-        step("landlock", iso.apply_landlock, self.read_paths, scratch)
+        iso.drop_capabilities()
+        abi = 0
+
+        def landlock() -> None:
+            nonlocal abi
+            abi = iso.apply_landlock(self.read_paths, scratch)
+
+        step("landlock", landlock)
+        for layer, need in (("landlock-net", 4), ("landlock-scope", 6)):
+            got[layer] = abi >= need
+            if layer in required and not got[layer]:
+                raise RuntimeError(f"sandbox layer {layer} failed: Landlock ABI {abi}")
         step("seccomp", iso.apply_seccomp)
         return got
 
@@ -226,7 +254,7 @@ class JobRunner:
         except OSError:
             pass
         _, status, usage = os.wait4(pid, 0)
-        if self._survivors():
+        if self._survivors() or _adopted():
             self._sweep()
         _drain(fds[1], out)
         for fd in fds:
@@ -236,30 +264,29 @@ class JobRunner:
         return status, usage.ru_utime + usage.ru_stime
 
     def _survivors(self) -> bool:
-        path = self.cgroups.get("pids")
-        if path is None:
-            return True
-        try:
-            with open(os.path.join(path, "pids.current")) as f:
-                return int(f.read()) > 0
-        except OSError:
-            return True
+        return self.cgroup.occupied()
 
     def _sweep(self) -> None:
-        """kill(-1, SIGKILL) as the slot uid: reaches setsid()-escaped grandchildren that killpg misses."""
-        if not self.root:
-            return
-        helper = os.fork()
-        if helper == 0:
+        """Kill what is left of the job: the whole cgroup (v2), every process of the slot uid (root), and every
+        orphan the server adopted as subreaper (which catches setsid() escapers when the uid is not separate)."""
+        self.cgroup.kill()
+        if self.root:
+            helper = os.fork()
+            if helper == 0:
+                try:
+                    os.setresuid(self.uid, self.uid, self.uid)
+                    os.kill(-1, signal.SIGKILL)
+                finally:
+                    os._exit(0)
+            os.waitpid(helper, 0)
+        for pid in _adopted():
             try:
-                os.setresuid(self.uid, self.uid, self.uid)
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(helper, 0)
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def _reap(self) -> None:
-        """Collect every adopted orphan (we are the subreaper), waiting briefly for ones still dying."""
+        """Collect every adopted orphan (we are the subreaper), killing and waiting for ones still alive."""
         limit = time.monotonic() + 2.0
         while True:
             try:
@@ -269,9 +296,19 @@ class JobRunner:
             if pid == 0:
                 if time.monotonic() > limit:
                     return
-                if self._survivors():
+                if self._survivors() or _adopted():
                     self._sweep()
                 time.sleep(0.001)
+
+
+def _adopted() -> list[int]:
+    """Direct children of this (single-threaded) server: after a job they are all leftovers of it."""
+    me = os.getpid()
+    try:
+        with open(f"/proc/{me}/task/{me}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except (OSError, ValueError):
+        return []
 
 
 class _Output:
@@ -313,11 +350,6 @@ def _proc_cpu(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / _CLK_TCK
     except (OSError, IndexError, ValueError):
         return 0.0
-
-
-def _write(path: str, value: str) -> None:
-    with open(path, "w") as f:
-        f.write(value)
 
 
 def _drain(fd: int, out: _Output) -> None:
