@@ -111,9 +111,14 @@ class Server(JobRunner):
 
 
 def _enter(flags: int, ids: tuple[int, int] | None, tmp_mb: int) -> dict[str, Any]:
-    """unshare, map ids (user namespace), then private tmpfs mounts; which of them held, and why not."""
+    """unshare, map ids (user namespace), then private tmpfs mounts; which of them held, and why not.
+
+    The process must be dumpable while it writes its id maps: the files of a non-dumpable process belong to
+    root, so an unprivileged one cannot write them (EACCES/EPERM), although ``unshare -Ur`` works from a shell.
+    """
     got: dict[str, Any] = {"netns": False, "private-tmp": False, "errors": []}
     try:
+        iso.set_dumpable(True)
         iso.unshare(flags)
         if ids is not None:
             iso.map_user_namespace(*ids)

@@ -61,7 +61,9 @@ def map_user_namespace(uid: int, gid: int) -> None:
     """After unshare(CLONE_NEWUSER) as a normal user: map our own *effective* uid and gid onto themselves.
 
     The kernel accepts an unprivileged map only of the writer's effective ids (not the real ones), in one line
-    of length 1, and a gid map only after setgroups is denied. The identity map keeps the candidate a plain
+    of length 1, and a gid map only after setgroups is denied. Read the ids *before* unshare: until the map is
+    written, getuid() inside the new namespace returns the overflow uid 65534, and mapping that fails with
+    EPERM for every user except ``nobody`` (the cause of issue #11). The identity map keeps the candidate a plain
     user inside the namespace (not its root); the capabilities the namespace grants are dropped per child.
     """
     for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):

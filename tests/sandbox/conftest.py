@@ -21,24 +21,23 @@ if DENY_USERNS:
 
 def _userns_allowed() -> bool:
     """Whether this kernel lets us make a user + network namespace (tried in a throwaway child)."""
+    ids = os.geteuid(), os.getegid()
     pid = os.fork()
     if pid == 0:
         try:
             _isolation.unshare(_isolation.CLONE_NEWUSER | _isolation.CLONE_NEWNET)
-            _isolation.map_user_namespace(os.geteuid(), os.getegid())
+            _isolation.map_user_namespace(*ids)
             os._exit(0)
         except BaseException:  # noqa: B036 - the child must reach os._exit
             os._exit(1)
     return os.waitpid(pid, 0)[1] == 0
 
 
-def sandbox_mode() -> str:
-    """``root``, ``userns`` (unprivileged, user namespaces allowed) or ``fallback`` (unprivileged, denied)."""
-    if os.geteuid() == 0:
-        return "root"
-    return "userns" if _userns_allowed() else "fallback"
+MODE = "root" if os.geteuid() == 0 else "userns" if _userns_allowed() else "fallback"
+"""``root``, ``userns`` (unprivileged, user namespaces allowed) or ``fallback`` (unprivileged, denied); decided
+at import, before any pool makes this process non-dumpable (which would make the trial fail)."""
 
 
 @pytest.fixture(scope="session")
 def mode() -> str:
-    return sandbox_mode()
+    return MODE

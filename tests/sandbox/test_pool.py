@@ -13,8 +13,6 @@ from llmsde.errors import SandboxError
 from llmsde.sandbox import IoOp, IsolationReport, Program, SandboxPool
 from llmsde.sandbox import pool as pool_mod
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="full isolation needs root (CI runs as root)")
-
 ONE = SandboxConfig.model_validate({"slots": 1})
 ECHO = Program("def f(x):\n    return x\n", "f", (IoOp((5,)),))
 

@@ -196,7 +196,8 @@ def test_filesystem_outside_the_scratch_dir_is_untouchable(pool: SandboxPool, ho
     """
     res = call(pool, body)
     outcomes = __import__("json").loads(res.ops[0].value or "[]")
-    assert outcomes[:3] == ["PermissionError"] * 3
+    hidden = "FileNotFoundError" if host_dir.is_relative_to("/tmp") and pool.isolation.layers["private-tmp"] else ""
+    assert set(outcomes[:3]) <= {"PermissionError", hidden}
     assert outcomes[3] == "PermissionError"  # its private /tmp is writable only inside the scratch dir
     assert outcomes[4] == "PermissionError"
     assert marker.read_text() == "original" and secret.read_text() == "planted"
