@@ -6,10 +6,10 @@ all, private tmpfs over /tmp, /var/tmp and /dev/shm): directly as root, else ins
 way is first tried in a throwaway child, because a half-made user namespace (created, but its id map refused)
 cannot be left again and would break the server. It then becomes a child subreaper and non-dumpable, creates
 the slot's cgroups (v2 or v1, see ``_cgroups``), pre-imports common stdlib modules and probes which per-child
-layers work. Each job then runs
-in a child that calls setsid, joins the cgroups, gets a fresh scratch directory, rlimits, an unprivileged slot
-uid, Landlock and seccomp before any candidate code runs. After the job every process of the slot uid is
-killed and reaped and the scratch directory is removed. One frame in, one frame out per job (see ``_wire``).
+layers work. Each job then runs in a child that calls setsid, joins the cgroup, gets a fresh scratch
+directory, rlimits, an unprivileged slot uid (as root), no capabilities, Landlock and seccomp before any
+candidate code runs. After the job every leftover process (cgroup, slot uid, adopted orphans) is killed and
+reaped and the scratch directory is removed. One frame in, one frame out per job (see ``_wire``).
 """
 
 from __future__ import annotations

@@ -98,7 +98,10 @@ class JobRunner:
             scratch = f"/tmp/c{os.getpid()}"
             os.mkdir(scratch, 0o700)
             if self.root:
-                os.chown(scratch, self.uid, self.uid)
+                try:
+                    os.chown(scratch, self.uid, self.uid)
+                except OSError:
+                    pass  # root inside a user namespace: the uid drop fails too and is reported
             os.chdir(scratch)
             null = os.open("/dev/null", os.O_RDWR)
             os.dup2(null, 0)
