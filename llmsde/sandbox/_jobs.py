@@ -72,7 +72,8 @@ class JobRunner:
             if failed:
                 raise RuntimeError(f"sandbox layer {failed[0]} failed: {err}") from None
         got.update(dict.fromkeys(self.cgroup.dirs, joined))
-        step("rlimits", iso.apply_rlimits, job["cpu_total_s"], job["memory_mb"] + 64, job["max_procs"], 16, 64)
+        nproc = job["max_procs"] + self._shared_uid_tasks[1]
+        step("rlimits", iso.apply_rlimits, job["cpu_total_s"], job["memory_mb"] + 64, nproc, 16, 64)
         if self.root:
             step("uid", iso.drop_privileges, self.uid)
         iso.drop_capabilities()
@@ -89,6 +90,20 @@ class JobRunner:
                 raise RuntimeError(f"sandbox layer {layer} failed: Landlock ABI {abi}")
         step("seccomp", iso.apply_seccomp)
         return got
+
+    _shared_uid_tasks: tuple[float, int] = (0.0, 0)
+
+    def _count_shared_uid_tasks(self) -> None:
+        """Before a fork: tasks the candidate's uid already has, which RLIMIT_NPROC would count against it.
+
+        Zero with a slot uid (root) or inside a user namespace, where the kernel counts per namespace. In the
+        fallback the candidate runs as the scorer's user, whose other processes (a desktop session: hundreds)
+        count too, so the limit is raised by their number, recounted at most every few seconds.
+        """
+        if self.root or self.layers.get("userns"):
+            return
+        if time.monotonic() - self._shared_uid_tasks[0] > 5.0:
+            self._shared_uid_tasks = (time.monotonic(), _tasks_of(os.getuid()))
 
     def _child(self, job: dict[str, Any], start: int, res_w: int, out_w: int, required: set[str]) -> None:
         """Body of a forked child; never returns."""
@@ -183,6 +198,7 @@ class JobRunner:
         """Fork one child, collect its frames until done/death/deadline, then kill, sweep and reap."""
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
+        self._count_shared_uid_tasks()
         pid = os.fork()
         if pid == 0:
             os.close(res_r)
@@ -302,6 +318,22 @@ class JobRunner:
                 if self._survivors() or _adopted():
                     self._sweep()
                 time.sleep(0.001)
+
+
+def _tasks_of(uid: int) -> int:
+    """Threads of every process whose real uid is ``uid`` (what RLIMIT_NPROC counts), from /proc."""
+    total = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                total += int(fields["Threads"])
+        except (OSError, KeyError, ValueError):
+            continue
+    return total
 
 
 def _adopted() -> list[int]:

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import tempfile
 import textwrap
 from collections.abc import Iterator
@@ -102,6 +103,19 @@ def test_fork_bomb_is_stopped_and_every_process_is_gone_afterwards(pool: Sandbox
     assert res.ops[0].ok
     assert int(res.ops[0].value or "0") < CONFIG.max_procs
     assert leftover_processes(pool) == []
+
+
+def test_other_processes_of_the_runners_user_do_not_use_up_the_process_limit() -> None:
+    sleepers = [subprocess.Popen(["sleep", "30"]) for _ in range(2 * CONFIG.max_procs)]
+    try:
+        with SandboxPool(CONFIG) as fresh:
+            body = "import os\nn = 0\nfor _ in range(4):\n    if os.fork() == 0:\n        os._exit(0)\n    n += 1\nreturn n"
+            res = call(fresh, body)
+    finally:
+        for proc in sleepers:
+            proc.kill()
+            proc.wait()
+    assert res.ops[0].value == "4", (res.ops[0].error, res.output)
 
 
 def test_memory_bomb_is_a_recorded_failure(pool: SandboxPool) -> None:
