@@ -105,12 +105,22 @@ def test_fork_bomb_is_stopped_and_every_process_is_gone_afterwards(pool: Sandbox
     assert leftover_processes(pool) == []
 
 
+FORK_FOUR = """
+import os
+n = 0
+for _ in range(4):
+    if os.fork() == 0:
+        os._exit(0)
+    n += 1
+return n
+"""
+
+
 def test_other_processes_of_the_runners_user_do_not_use_up_the_process_limit() -> None:
     sleepers = [subprocess.Popen(["sleep", "30"]) for _ in range(2 * CONFIG.max_procs)]
     try:
         with SandboxPool(CONFIG) as fresh:
-            body = "import os\nn = 0\nfor _ in range(4):\n    if os.fork() == 0:\n        os._exit(0)\n    n += 1\nreturn n"
-            res = call(fresh, body)
+            res = call(fresh, FORK_FOUR)
     finally:
         for proc in sleepers:
             proc.kill()
