@@ -53,13 +53,11 @@ def missing_text(name: str, has: dict[str, bool]) -> str:  # noqa: C901 - one se
         return "no rlimits: memory, CPU, file size and open files are limited only by cgroups and the timeouts"
     if name == "uid":
         guard = (
-            "; Landlock keeps them out of that user's files and /proc"
+            "Landlock keeps it out of that user's files and /proc"
             if has["landlock"]
-            else ("; they can read and write every file of that user and its processes' /proc entries")
+            else ("it can read and write every file of that user")
         )
-        return (
-            f"no uid drop: candidate code runs as the scorer's own user (RLIMIT_NPROC counts all its processes){guard}"
-        )
+        return f"no uid drop: candidate code runs as the scorer's own user; {guard}, and the scorer is non-dumpable"
     if name == "landlock":
         return "no Landlock: filesystem access is limited only by file permissions" + (
             "" if has["uid"] else " of the scorer's own user"

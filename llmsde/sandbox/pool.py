@@ -268,8 +268,8 @@ class SandboxPool:
             raise SandboxError(
                 f"sandbox isolation is weaker than required: missing {', '.join(missing)} "
                 f"({missing_text(missing[0], self.isolation.layers)})",
-                f"this machine offers {','.join(have) or 'no layer'}; run as root or allow unprivileged user "
-                "namespaces, or require fewer layers (sandbox.require_isolation)",
+                f"this machine offers {','.join(have) or 'no layer'}; run as root for every layer (without root, "
+                "allow unprivileged user namespaces for netns and private-tmp), or require fewer layers",
             )
 
     def run(self, program: Program) -> ExecResult:
