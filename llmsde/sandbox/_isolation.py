@@ -246,7 +246,32 @@ def _load(prog: list[_Insn]) -> None:
     _check(_libc.prctl(_PR_SET_SECCOMP, 2, ctypes.byref(fprog), 0, 0), "prctl(PR_SET_SECCOMP)")
 
 
-def apply_seccomp() -> None:
+def _arg0_in(nr: int, allowed: tuple[int, ...]) -> list[_Insn]:
+    """Syscall ``nr`` is allowed only when the low 32 bits of its first argument are in ``allowed``."""
+    n = len(allowed)
+    return [
+        (_JEQ, 0, n + 3, nr),
+        (_LD_ABS, 0, 0, 16),
+        *[(_JEQ, n - k, 0, value) for k, value in enumerate(allowed)],
+        (_RET, 0, 0, _EPERM),
+        (_RET, 0, 0, _ALLOW),
+    ]
+
+
+def _signals_to_self_only() -> list[_Insn]:
+    """kill, tgkill and sigqueue only at this very process (or kill(0): its own process group, i.e. the job)."""
+    me = os.getpid()
+    return [
+        *_arg0_in(62, (0, me)),
+        *_arg0_in(234, (me,)),
+        *_arg0_in(129, (me,)),
+        *_arg0_in(297, (me,)),
+        *_arg0_in(200, ()),
+        *_arg0_in(424, ()),
+    ]
+
+
+def apply_seccomp(signals_to_self_only: bool = False) -> None:
     """Load the candidate's filter: EPERM for dangerous syscalls, namespace-creating clones and every socket.
 
     ``socket()`` fails with EPERM for every address family (Unix pathname and abstract, IPv4/IPv6 TCP and UDP,
@@ -254,6 +279,9 @@ def apply_seccomp() -> None:
     not permitted`` in its output even where no network namespace could be made. ``socketpair(AF_UNIX)`` stays
     allowed: it reaches nothing outside the process tree, and asyncio's event loop needs it. Foreign-ABI
     (x32 / i386) syscalls kill the process.
+
+    ``signals_to_self_only`` is for candidates that share the scorer's uid where Landlock cannot scope signals
+    (ABI < 6): otherwise ``kill(-1, SIGKILL)`` would end every process of the user's session.
     """
     sockets: list[_Insn] = [
         (_JEQ, 0, 1, _SYS_SOCKET),
@@ -264,7 +292,8 @@ def apply_seccomp() -> None:
         (_RET, 0, 0, _ALLOW),
         (_RET, 0, 0, _EPERM),
     ]
-    _load(_prologue() + sockets + _deny_list(_DENIED_X86_64))
+    signals = _signals_to_self_only() if signals_to_self_only else []
+    _load(_prologue() + sockets + signals + _deny_list(_DENIED_X86_64))
 
 
 def deny_namespaces() -> None:

@@ -68,9 +68,11 @@ def missing_text(name: str, has: dict[str, bool]) -> str:  # noqa: C901 - one se
             f"; TCP is still blocked by {' and '.join(covered)}" if covered else ""
         )
     if name == "landlock-scope":
-        return "no Landlock scopes (ABI < 6): signals are limited by the uid only" + (
-            "" if has["uid"] else " (the scorer's own user: candidates may signal its processes)"
-        )
+        if has["uid"]:
+            return "no Landlock scopes (ABI < 6): signals are limited by the slot uid"
+        if has["seccomp"]:
+            return "no Landlock scopes (ABI < 6): seccomp lets candidates signal only themselves"
+        return "no Landlock scopes (ABI < 6): candidates may signal every process of the scorer's user"
     if name == "seccomp":
         return "no seccomp filter: execve, ptrace, mount, namespace syscalls and socket() are allowed"
     if name == "pids-cgroup":

@@ -94,4 +94,5 @@ def test_warnings_describe_what_the_present_layers_still_block() -> None:
     assert "Unix sockets listening there are reachable" in warning("private-tmp", landlock=True)
     assert "Unix sockets" not in warning("private-tmp", landlock=True, seccomp=True)
     assert "still blocked by netns and seccomp" in warning("landlock-net", netns=True, seccomp=True)
-    assert "may signal its processes" in warning("landlock-scope", landlock=True)
+    assert "may signal every process" in warning("landlock-scope", landlock=True)
+    assert "signal only themselves" in warning("landlock-scope", landlock=True, seccomp=True)
