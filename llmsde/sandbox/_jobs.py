@@ -49,6 +49,8 @@ class JobRunner:
     cgroup: CgroupSlot
     read_paths: list[str]
     layers: dict[str, bool]
+    _shared_uid_tasks: tuple[float, int] = (0.0, 0)
+    """(when counted, how many) tasks of the candidate's uid outside the job; see _count_shared_uid_tasks."""
 
     def _isolate_child(self, job: dict[str, Any], scratch: str, required: set[str]) -> dict[str, bool]:
         """Apply every per-child layer in order; a layer the probe achieved must succeed again."""
@@ -90,8 +92,6 @@ class JobRunner:
                 raise RuntimeError(f"sandbox layer {layer} failed: Landlock ABI {abi}")
         step("seccomp", iso.apply_seccomp, not self.root and abi < 6)
         return got
-
-    _shared_uid_tasks: tuple[float, int] = (0.0, 0)
 
     def _count_shared_uid_tasks(self) -> None:
         """Before a fork: tasks the candidate's uid already has, which RLIMIT_NPROC would count against it.
