@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,6 +81,7 @@ def main() -> None:
         rows = [("root", measure(n)), ("unprivileged + userns", as_uid(uid, n, False)),
                 ("unprivileged, userns denied", as_uid(uid, n, True))]  # fmt: skip
     finally:
+        shutil.rmtree(Path(pool_mod._LOCK_DIR).with_name(f".llmsde-slot-uids-{uid}"), ignore_errors=True)
         os.close(fd)
     base = float(rows[0][1]["median"])  # type: ignore[arg-type]
     print(f"{'mode':<30} {'median ms':>10} {'p95 ms':>8} {'ratio':>6}  layers")
