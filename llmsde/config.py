@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from llmsde.errors import ConfigError
 
 __all__ = [
+    "ISOLATION_LAYERS",
     "FitConfig",
     "PriceConfig",
     "ProviderConfig",
@@ -95,6 +96,13 @@ def _credential_keys(value: Any, prefix: str = "") -> list[str]:
     return found
 
 
+ISOLATION_LAYERS: tuple[str, ...] = (
+    "netns", "private-tmp", "subreaper", "rlimits", "uid", "landlock", "landlock-net", "landlock-scope",
+    "seccomp", "pids-cgroup", "memory-cgroup",
+)  # fmt: skip
+"""Every isolation layer the sandbox tries, in report order (docs/safety.md describes each)."""
+
+
 class SandboxConfig(_Strict):
     """Limits for every execution of candidate code."""
 
@@ -105,8 +113,30 @@ class SandboxConfig(_Strict):
     max_procs: int = Field(32, ge=1)
     slots: int = Field(default=0, ge=0, le=64)
     """Warm fork servers (parallel executions); 0: one per CPU core, at most 4."""
-    require_isolation: bool = False
-    """Fail instead of warning when the machine cannot provide every isolation layer."""
+    require_isolation: bool | list[str] = False
+    """Fail instead of warning when layers are missing: ``true`` for every layer, or a list of layer names
+    (:data:`ISOLATION_LAYERS`, e.g. ``["netns", "private-tmp", "seccomp"]``)."""
+
+    @field_validator("require_isolation")
+    @classmethod
+    def _known_layers(cls, value: bool | list[str]) -> bool | list[str]:
+        if isinstance(value, list):
+            unknown = [name for name in value if name not in ISOLATION_LAYERS]
+            if unknown or not value:
+                what = f"unknown layer {unknown[0]!r}" if unknown else "empty list of layers"
+                raise ValueError(
+                    f"sandbox.require_isolation: {what}; known layers: {', '.join(ISOLATION_LAYERS)} "
+                    "(or true for all of them)"
+                )
+        return value
+
+    def required_layers(self) -> tuple[str, ...]:
+        """The layers that must be present, in :data:`ISOLATION_LAYERS` order."""
+        if self.require_isolation is True:
+            return ISOLATION_LAYERS
+        if self.require_isolation is False:
+            return ()
+        return tuple(name for name in ISOLATION_LAYERS if name in self.require_isolation)
 
 
 class ScoringConfig(_Strict):

@@ -46,6 +46,10 @@ def run(
     require_isolation: Annotated[
         bool, typer.Option("--require-isolation", help="Fail unless every sandbox layer is available.")
     ] = False,
+    require_layers: Annotated[
+        str | None,
+        typer.Option(help="Fail unless these sandbox layers are available, e.g. netns,private-tmp,seccomp."),
+    ] = None,
     resume: Annotated[
         Path | None, typer.Option(help="Finish this stopped run with its stored config.", metavar="RUN_DIR")
     ] = None,
@@ -65,7 +69,7 @@ def run(
         "provider.base_url": base_url,
         "seed": seed,
         "out": out,
-        "sandbox.require_isolation": True if require_isolation else None,
+        "sandbox.require_isolation": True if require_isolation else _split(require_layers),
     }
     with ExitStack() as stack:
         hooks = _Hooks(stack)

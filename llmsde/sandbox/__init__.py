@@ -5,7 +5,8 @@ See docs/safety.md for exactly what is isolated and how, and what is not.
 
 from __future__ import annotations
 
-from llmsde.sandbox.pool import LAYERS, IsolationReport, SandboxPool
+from llmsde.sandbox._report import LAYERS, IsolationReport
+from llmsde.sandbox.pool import SandboxPool
 from llmsde.sandbox.program import AssertOp, ExecResult, IoOp, Op, OpResult, Program, WorkloadOp
 
 __all__ = [

@@ -2,11 +2,14 @@
 
 Run as ``/usr/bin/python3 -I -S _forkserver.py`` by :mod:`llmsde.sandbox.pool`; stdlib only, small RSS (fork
 cost grows with the parent's memory). At start-up it enters a new network and mount namespace (no network at
-all, private tmpfs over /tmp, /var/tmp and /dev/shm), becomes a child subreaper, creates the slot's pids and
-memory cgroups, pre-imports common stdlib modules and probes which per-child layers work. Each job then runs
-in a child that calls setsid, joins the cgroups, gets a fresh scratch directory, rlimits, an unprivileged slot
-uid, Landlock and seccomp before any candidate code runs. After the job every process of the slot uid is
-killed and reaped and the scratch directory is removed. One frame in, one frame out per job (see ``_wire``).
+all, private tmpfs over /tmp, /var/tmp and /dev/shm): directly as root, else inside a new user namespace. Each
+way is first tried in a throwaway child, because a half-made user namespace (created, but its id map refused)
+cannot be left again and would break the server. It then becomes a child subreaper and non-dumpable, creates
+the slot's cgroups (v2 or v1, see ``_cgroups``), pre-imports common stdlib modules and probes which per-child
+layers work. Each job then runs in a child that calls setsid, joins the cgroup, gets a fresh scratch
+directory, rlimits, an unprivileged slot uid (as root), no capabilities, Landlock and seccomp before any
+candidate code runs. After the job every leftover process (cgroup, slot uid, adopted orphans) is killed and
+reaped and the scratch directory is removed. One frame in, one frame out per job (see ``_wire``).
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the server runs as a script with its own directory on sys.path (no llmsde package)
+    from llmsde.sandbox import _cgroups, _wire
     from llmsde.sandbox import _isolation as iso
-    from llmsde.sandbox import _wire
     from llmsde.sandbox._jobs import CHILD_LAYERS, JobRunner
 else:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import _cgroups
     import _isolation as iso
     import _wire
     from _jobs import CHILD_LAYERS, JobRunner
@@ -39,10 +43,15 @@ class Server(JobRunner):
         self.root = os.geteuid() == 0
         self.layers = {}
         self.errors: list[str] = []
-        self.cgroups: dict[str, str] = {}
         self.read_paths = sorted({"/usr", "/lib", "/lib64", sys.prefix, sys.base_prefix})
-        self._setup_namespaces(cfg)
-        self._setup_cgroups(cfg)
+        self._setup_namespaces(cfg["tmp_mb"])
+        self._try("subreaper", iso.set_subreaper)
+        try:
+            iso.set_dumpable(False)
+        except OSError as err:
+            self.errors.append(f"dumpable: {err}")
+        self.cgroup = _cgroups.setup(self.uid, cfg["max_procs"], cfg["memory_mb"] << 20, root=self.root)
+        self.errors += self.cgroup.errors
         for name in _PREIMPORT:
             __import__(name)
 
@@ -56,43 +65,27 @@ class Server(JobRunner):
         self.layers[layer] = True
         return True
 
-    def _setup_namespaces(self, cfg: dict[str, Any]) -> None:
+    def _setup_namespaces(self, tmp_mb: int) -> None:
+        """Enter the first way that worked in a trial child: plain namespaces as root, else a user namespace."""
+        ways: list[tuple[str, int, tuple[int, int] | None]] = []
         if self.root:
-            ok = self._try("netns", iso.unshare, iso.CLONE_NEWNS | iso.CLONE_NEWNET)
-            self.layers["userns"] = False
-        else:
-            ok = self._try("userns", iso.unshare, iso.CLONE_NEWUSER | iso.CLONE_NEWNS | iso.CLONE_NEWNET)
-            ok = ok and self._try("userns", iso.map_user_namespace, os.getuid(), os.getgid())
-            self.layers["netns"] = ok
-        if ok:
-            self._try("private-tmp", iso.make_private_tmp, cfg["tmp_mb"])
-        else:
-            self.layers["private-tmp"] = False
-        self._try("subreaper", iso.set_subreaper)
-
-    def _setup_cgroups(self, cfg: dict[str, Any]) -> None:
-        values = {
-            "pids": {"pids.max": str(cfg["max_procs"])},
-            "memory": {"memory.limit_in_bytes": str(cfg["memory_mb"] << 20)},
-        }
-        for ctrl, files in values.items():
-            path = f"/sys/fs/cgroup/{ctrl}/llmsde/slot-{self.uid}"
-            try:
-                os.makedirs(path, exist_ok=True)
-                for name, value in files.items():
-                    with open(os.path.join(path, name), "w") as f:
-                        f.write(value)
-                self.cgroups[ctrl] = path
-            except OSError as err:
-                self.errors.append(f"{ctrl}-cgroup: {err}")
+            ways.append(("root", iso.CLONE_NEWNS | iso.CLONE_NEWNET, None))
+        ways.append(("userns", iso.CLONE_NEWUSER | iso.CLONE_NEWNS | iso.CLONE_NEWNET, (os.geteuid(), os.getegid())))
+        self.layers.update({"userns": False, "netns": False, "private-tmp": False})
+        for name, flags, ids in ways:
+            trial = _trial(flags, ids, tmp_mb)
+            if not trial["netns"]:
+                self.errors += [f"{name}: {e}" for e in trial["errors"]]
+                continue
+            got = _enter(flags, ids, tmp_mb if trial["private-tmp"] else 0)
+            self.errors += [f"{name}: {e}" for e in got["errors"]]
+            self.layers.update({"userns": ids is not None and got["netns"], "netns": got["netns"],
+                                "private-tmp": got["private-tmp"]})  # fmt: skip
+            return
 
     def close(self) -> None:
         """Remove the slot's cgroups (they are empty once every job has been reaped)."""
-        for path in self.cgroups.values():
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
+        self.cgroup.remove()
 
     def probe(self) -> None:
         """Run one empty child through every layer and record which ones held."""
@@ -113,8 +106,54 @@ class Server(JobRunner):
         layers = result.get("probe") or {}
         for layer in CHILD_LAYERS:
             self.layers[layer] = bool(layers.get(layer, False))
-        if not self.root:
-            self.layers["uid"] = False
+        if result.get("import") and not result["import"]["ok"]:
+            self.errors.append(f"probe child: {result['import']['error']}")
+
+
+def _enter(flags: int, ids: tuple[int, int] | None, tmp_mb: int) -> dict[str, Any]:
+    """unshare, map ids (user namespace), then private tmpfs mounts; which of them held, and why not.
+
+    The process must be dumpable while it writes its id maps: the files of a non-dumpable process belong to
+    root, so an unprivileged one cannot write them (EACCES/EPERM), although ``unshare -Ur`` works from a shell.
+    """
+    got: dict[str, Any] = {"netns": False, "private-tmp": False, "errors": []}
+    try:
+        iso.set_dumpable(True)
+        iso.unshare(flags)
+        if ids is not None:
+            iso.map_user_namespace(*ids)
+    except OSError as err:
+        got["errors"].append(str(err))
+        return got
+    got["netns"] = True
+    if tmp_mb:
+        try:
+            iso.make_private_tmp(tmp_mb)
+            got["private-tmp"] = True
+        except OSError as err:
+            got["errors"].append(str(err))
+    return got
+
+
+def _trial(flags: int, ids: tuple[int, int] | None, tmp_mb: int) -> dict[str, Any]:
+    """Run :func:`_enter` in a throwaway child and return what it achieved."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            _wire.write_frame(w, _enter(flags, ids, tmp_mb))
+        finally:
+            os._exit(0)
+    os.close(w)
+    try:
+        result: dict[str, Any] = _wire.read_frame(r)
+    except (EOFError, _wire.FrameError):
+        result = {"netns": False, "private-tmp": False, "errors": ["trial child died"]}
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)
+    return result
 
 
 def main() -> None:
@@ -127,7 +166,8 @@ def main() -> None:
     server = Server(cfg)
     server.probe()
     _wire.write_frame(proto_out, {"t": "hello", "layers": server.layers, "errors": server.errors,
-                                  "pid": os.getpid(), "python": sys.version.split()[0]})  # fmt: skip
+                                  "cgroup": server.cgroup.version, "pid": os.getpid(),
+                                  "python": sys.version.split()[0]})  # fmt: skip
     try:
         while True:
             try:

@@ -1,7 +1,7 @@
 """The per-job half of the fork server: fork an isolated child, supervise it, then kill, sweep and reap.
 
 Stdlib only (imported as ``_jobs`` by ``_forkserver``). :class:`JobRunner` is the base class of the server; it
-needs the slot's ``uid``, ``root``, ``cgroups`` and ``read_paths``, and the ``layers`` the probe achieved.
+needs the slot's ``uid``, ``root``, ``cgroup`` and ``read_paths``, and the ``layers`` the probe achieved.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from llmsde.sandbox import _harness, _wire
     from llmsde.sandbox import _isolation as iso
+    from llmsde.sandbox._cgroups import CgroupSlot
 else:
     import _harness
     import _isolation as iso
@@ -24,7 +25,16 @@ else:
 
 __all__ = ["CHILD_LAYERS", "JobRunner"]
 
-CHILD_LAYERS = ("rlimits", "uid", "landlock", "seccomp", "pids-cgroup", "memory-cgroup")
+CHILD_LAYERS = (
+    "rlimits",
+    "uid",
+    "landlock",
+    "landlock-net",
+    "landlock-scope",
+    "seccomp",
+    "pids-cgroup",
+    "memory-cgroup",
+)
 """Layers applied in each forked child (the others are set up once in the server)."""
 _SETUP_FAILED = 70
 _CPU_POLL_S = 0.05
@@ -36,9 +46,11 @@ class JobRunner:
 
     uid: int
     root: bool
-    cgroups: dict[str, str]
+    cgroup: CgroupSlot
     read_paths: list[str]
     layers: dict[str, bool]
+    _shared_uid_tasks: tuple[float, int] = (0.0, 0)
+    """(when counted, how many) tasks of the candidate's uid outside the job; see _count_shared_uid_tasks."""
 
     def _isolate_child(self, job: dict[str, Any], scratch: str, required: set[str]) -> dict[str, bool]:
         """Apply every per-child layer in order; a layer the probe achieved must succeed again."""
@@ -53,14 +65,45 @@ class JobRunner:
                 if layer in required:
                     raise RuntimeError(f"sandbox layer {layer} failed: {err}") from None
 
-        for ctrl, path in self.cgroups.items():
-            step(f"{ctrl}-cgroup", _write, os.path.join(path, "cgroup.procs"), str(os.getpid()))
-        step("rlimits", iso.apply_rlimits, job["cpu_total_s"], job["memory_mb"] + 64, job["max_procs"], 16, 64)
+        joined = True
+        try:
+            self.cgroup.join()
+        except OSError as err:
+            joined = False
+            failed = [layer for layer in self.cgroup.dirs if layer in required]
+            if failed:
+                raise RuntimeError(f"sandbox layer {failed[0]} failed: {err}") from None
+        got.update(dict.fromkeys(self.cgroup.dirs, joined))
+        nproc = job["max_procs"] + self._shared_uid_tasks[1]
+        step("rlimits", iso.apply_rlimits, job["cpu_total_s"], job["memory_mb"] + 64, nproc, 16, 64)
         if self.root:
             step("uid", iso.drop_privileges, self.uid)
-        step("landlock", iso.apply_landlock, self.read_paths, scratch)
-        step("seccomp", iso.apply_seccomp)
+        iso.drop_capabilities()
+        abi = 0
+
+        def landlock() -> None:
+            nonlocal abi
+            abi = iso.apply_landlock(self.read_paths, scratch)
+
+        step("landlock", landlock)
+        for layer, need in (("landlock-net", 4), ("landlock-scope", 6)):
+            got[layer] = abi >= need
+            if layer in required and not got[layer]:
+                raise RuntimeError(f"sandbox layer {layer} failed: Landlock ABI {abi}")
+        step("seccomp", iso.apply_seccomp, not self.root and abi < 6)
         return got
+
+    def _count_shared_uid_tasks(self) -> None:
+        """Before a fork: tasks the candidate's uid already has, which RLIMIT_NPROC would count against it.
+
+        Zero with a slot uid (root) or inside a user namespace, where the kernel counts per namespace. In the
+        fallback the candidate runs as the scorer's user, whose other processes (a desktop session: hundreds)
+        count too, so the limit is raised by their number, recounted at most every few seconds.
+        """
+        if self.root or self.layers.get("userns"):
+            return
+        if time.monotonic() - self._shared_uid_tasks[0] > 5.0:
+            self._shared_uid_tasks = (time.monotonic(), _tasks_of(os.getuid()))
 
     def _child(self, job: dict[str, Any], start: int, res_w: int, out_w: int, required: set[str]) -> None:
         """Body of a forked child; never returns."""
@@ -70,7 +113,10 @@ class JobRunner:
             scratch = f"/tmp/c{os.getpid()}"
             os.mkdir(scratch, 0o700)
             if self.root:
-                os.chown(scratch, self.uid, self.uid)
+                try:
+                    os.chown(scratch, self.uid, self.uid)
+                except OSError:
+                    pass  # root inside a user namespace: the uid drop fails too and is reported
             os.chdir(scratch)
             null = os.open("/dev/null", os.O_RDWR)
             os.dup2(null, 0)
@@ -152,6 +198,7 @@ class JobRunner:
         """Fork one child, collect its frames until done/death/deadline, then kill, sweep and reap."""
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
+        self._count_shared_uid_tasks()
         pid = os.fork()
         if pid == 0:
             os.close(res_r)
@@ -226,7 +273,7 @@ class JobRunner:
         except OSError:
             pass
         _, status, usage = os.wait4(pid, 0)
-        if self._survivors():
+        if self._survivors() or _adopted():
             self._sweep()
         _drain(fds[1], out)
         for fd in fds:
@@ -236,30 +283,29 @@ class JobRunner:
         return status, usage.ru_utime + usage.ru_stime
 
     def _survivors(self) -> bool:
-        path = self.cgroups.get("pids")
-        if path is None:
-            return True
-        try:
-            with open(os.path.join(path, "pids.current")) as f:
-                return int(f.read()) > 0
-        except OSError:
-            return True
+        return self.cgroup.occupied()
 
     def _sweep(self) -> None:
-        """kill(-1, SIGKILL) as the slot uid: reaches setsid()-escaped grandchildren that killpg misses."""
-        if not self.root:
-            return
-        helper = os.fork()
-        if helper == 0:
+        """Kill what is left of the job: the whole cgroup (v2), every process of the slot uid (root), and every
+        orphan the server adopted as subreaper (which catches setsid() escapers when the uid is not separate)."""
+        self.cgroup.kill()
+        if self.root:
+            helper = os.fork()
+            if helper == 0:
+                try:
+                    os.setresuid(self.uid, self.uid, self.uid)
+                    os.kill(-1, signal.SIGKILL)
+                finally:
+                    os._exit(0)
+            os.waitpid(helper, 0)
+        for pid in _adopted():
             try:
-                os.setresuid(self.uid, self.uid, self.uid)
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(helper, 0)
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def _reap(self) -> None:
-        """Collect every adopted orphan (we are the subreaper), waiting briefly for ones still dying."""
+        """Collect every adopted orphan (we are the subreaper), killing and waiting for ones still alive."""
         limit = time.monotonic() + 2.0
         while True:
             try:
@@ -269,9 +315,35 @@ class JobRunner:
             if pid == 0:
                 if time.monotonic() > limit:
                     return
-                if self._survivors():
+                if self._survivors() or _adopted():
                     self._sweep()
                 time.sleep(0.001)
+
+
+def _tasks_of(uid: int) -> int:
+    """Threads of every process whose real uid is ``uid`` (what RLIMIT_NPROC counts), from /proc."""
+    total = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                total += int(fields["Threads"])
+        except (OSError, KeyError, ValueError):
+            continue
+    return total
+
+
+def _adopted() -> list[int]:
+    """Direct children of this (single-threaded) server: after a job they are all leftovers of it."""
+    me = os.getpid()
+    try:
+        with open(f"/proc/{me}/task/{me}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except (OSError, ValueError):
+        return []
 
 
 class _Output:
@@ -313,11 +385,6 @@ def _proc_cpu(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / _CLK_TCK
     except (OSError, IndexError, ValueError):
         return 0.0
-
-
-def _write(path: str, value: str) -> None:
-    with open(path, "w") as f:
-        f.write(value)
 
 
 def _drain(fd: int, out: _Output) -> None:

@@ -20,54 +20,20 @@ import subprocess
 import tempfile
 import threading
 import weakref
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llmsde.config import SandboxConfig
 from llmsde.errors import SandboxError
-from llmsde.sandbox import _wire
+from llmsde.sandbox import _cgroups, _isolation, _wire
+from llmsde.sandbox._report import LAYERS, IsolationReport, missing_text
 from llmsde.sandbox.program import AssertOp, ExecResult, IoOp, Program, WorkloadOp
 
 __all__ = ["LAYERS", "IsolationReport", "SandboxPool"]
 
-LAYERS: dict[str, str] = {
-    "netns": "no network namespace: candidate code can open network connections",
-    "private-tmp": "no private /tmp: candidate code shares /tmp, /var/tmp and /dev/shm with the host",
-    "subreaper": "no subreaper: daemonised grandchildren may linger as zombies",
-    "rlimits": "no rlimits: memory, CPU, file size and open files are unlimited",
-    "uid": "no uid drop: candidate code runs with the scorer's privileges and RLIMIT_NPROC may not apply",
-    "landlock": "no Landlock: filesystem access is limited only by file permissions",
-    "seccomp": "no seccomp filter: execve, ptrace, mount and namespace syscalls are allowed",
-    "pids-cgroup": "no pids cgroup: fork bombs are limited only by RLIMIT_NPROC",
-    "memory-cgroup": "no memory cgroup: resident memory is limited only by RLIMIT_AS",
-}
-"""Every layer the sandbox tries, with what is weaker without it (the text of
-``IsolationReport.warnings``)."""
-
 _SERVER = Path(__file__).with_name("_forkserver.py")
 _LOCK_DIR = Path(tempfile.gettempdir()) / f".llmsde-slot-uids-{os.geteuid()}"
 _UID_BASE, _UID_SPAN = 231_000, 4096
-
-
-@dataclass(frozen=True, slots=True)
-class IsolationReport:
-    """Which isolation layers the sandbox achieved on this machine, probed at start-up."""
-
-    level: str
-    """Achieved layers joined by ``+`` in a fixed order, e.g. ``netns+private-tmp+...+memory-cgroup``."""
-    layers: dict[str, bool] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-    """One sentence per missing layer, saying what is weaker."""
-    interpreter: str = ""
-
-    @classmethod
-    def from_layers(cls, layers: dict[str, bool], interpreter: str, extra: tuple[str, ...] = ()) -> IsolationReport:
-        """Summarise probed layers; unknown keys are kept in ``layers`` but not required."""
-        full = {name: bool(layers.get(name)) for name in LAYERS}
-        level = "+".join(name for name, ok in full.items() if ok) or "none"
-        warnings = tuple(text for name, text in LAYERS.items() if not full[name]) + extra
-        return cls(level=level, layers=full, warnings=warnings, interpreter=interpreter)
 
 
 def _interpreter() -> tuple[str, tuple[str, ...]]:
@@ -204,25 +170,28 @@ def _remove_stale_cgroups() -> None:
 
     A slot's cgroup is stale when nobody holds its uid lock; live slots hold theirs and are never touched.
     """
-    for ctrl in ("pids", "memory"):
-        root = Path("/sys/fs/cgroup") / ctrl / "llmsde"
+    for uid, path in _cgroups.slot_dirs():
         try:
-            names = [p.name for p in root.iterdir() if p.name.startswith("slot-")]
+            fd = os.open(_LOCK_DIR / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError:
             continue
-        for name in names:
-            lock = _LOCK_DIR / f"{name[5:]}.lock"
-            try:
-                fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            except OSError:
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                os.rmdir(root / name)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.rmdir(path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _protect_scorer() -> None:
+    """Without root, candidates may run as this process's own user: make it non-dumpable so they cannot read
+    its ``/proc/<pid>/environ`` (API keys), memory or file descriptors, nor ptrace it."""
+    if os.geteuid() != 0:
+        try:
+            _isolation.set_dumpable(False)
+        except OSError:
+            pass
 
 
 def _job(program: Program, config: SandboxConfig) -> dict[str, Any]:
@@ -271,6 +240,7 @@ class SandboxPool:
         self._lock = threading.Lock()
         _LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
         _remove_stale_cgroups()
+        _protect_scorer()
         try:
             for _ in range(n):
                 uid, fd = _lease_uid()
@@ -285,14 +255,21 @@ class SandboxPool:
         for slot in self._slots[1:]:
             for key, ok in (slot.hello.get("layers") or {}).items():
                 layers[key] = layers.get(key, False) and ok
-        self.isolation = IsolationReport.from_layers(layers, python, notes)
+        cgroup = str(self._slots[0].hello.get("cgroup") or "")
+        self.isolation = IsolationReport.from_layers(layers, python, notes, cgroup)
+        self.errors: tuple[str, ...] = tuple(str(e) for e in self._slots[0].hello.get("errors") or ())
+        """Why layers failed, as the first server saw it (e.g. ``userns: write ... uid_map: ...``)."""
         self._finalizer = weakref.finalize(self, SandboxPool._shutdown, list(self._slots))
         atexit.register(self._finalizer)
-        if self.config.require_isolation and self.isolation.warnings:
+        missing = self.isolation.missing(self.config.required_layers())
+        if missing:
             self.close()
+            have = [name for name, ok in self.isolation.layers.items() if ok]
             raise SandboxError(
-                f"sandbox isolation is weaker than required: {self.isolation.warnings[0]}",
-                "run as root on Linux with Landlock and cgroups, or set sandbox.require_isolation = false",
+                f"sandbox isolation is weaker than required: missing {', '.join(missing)} "
+                f"({missing_text(missing[0], self.isolation.layers)})",
+                f"this machine offers {','.join(have) or 'no layer'}; run as root for every layer (without root, "
+                "allow unprivileged user namespaces for netns and private-tmp), or require fewer layers",
             )
 
     def run(self, program: Program) -> ExecResult:

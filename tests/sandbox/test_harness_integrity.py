@@ -3,15 +3,12 @@ process."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from llmsde.config import SandboxConfig
 from llmsde.sandbox import AssertOp, IoOp, Program, SandboxPool
-
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="full isolation needs root (CI runs as root)")
 
 WRONG = "def add(a, b):\n    return a - b\n"
 FAILING = AssertOp("assert candidate(2, 2) == 4", wall_s=1.0)

@@ -15,8 +15,6 @@ from llmsde.sandbox import LAYERS
 from llmsde.scoring import Scorer, ScoreResult, score_code
 from llmsde.tasks import AssertCase, IOCase, Task, Workload
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="full isolation needs root (CI runs as root)")
-
 REFERENCE = "def dedupe(xs):\n    return list(dict.fromkeys(xs))\n"
 SLOW = (
     "def dedupe(xs):\n"
@@ -130,15 +128,19 @@ def test_result_round_trips_through_json_form(scorer: Scorer) -> None:
 
 
 def test_isolation_report_is_exposed(scorer: Scorer) -> None:
-    assert scorer.isolation.warnings == () and scorer.isolation.level.count("+") == len(LAYERS) - 1
+    missing = [name for name in LAYERS if name not in scorer.isolation.level.split("+")]
+    assert len(scorer.isolation.warnings) == len(missing) and "seccomp" not in missing
+    assert missing == [] if os.geteuid() == 0 else "uid" in missing
 
 
-def test_required_isolation_raises_when_a_layer_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(LAYERS, "imaginary-layer", "no imaginary layer: nothing is imagined")
-    with pytest.raises(SandboxError, match="imaginary"):
-        Scorer(sandbox=SandboxConfig.model_validate({"require_isolation": True, "slots": 1}))
-    with Scorer(sandbox=SandboxConfig.model_validate({"slots": 1})) as weak:
-        assert "no imaginary layer: nothing is imagined" in weak.isolation.warnings
+def test_required_isolation_is_enforced() -> None:
+    config = SandboxConfig.model_validate({"require_isolation": True, "slots": 1})
+    if os.geteuid() == 0:
+        with Scorer(sandbox=config) as strict:
+            assert strict.isolation.warnings == ()
+    else:
+        with pytest.raises(SandboxError, match="missing .*uid"):
+            Scorer(sandbox=config)
 
 
 def test_score_code_convenience_function() -> None:
