@@ -9,8 +9,9 @@ reuse the bootstrap multiplicities of the parameters (the fold fits themselves a
 Multi-step prediction is the mean path of the fitted model from the session's first fully observed state,
 m_{k+1} = Phi m_k + c with Phi = I + A dt and c = b dt (the same recursion for the EM and exact methods, which
 share the regression). Baselines: ``no_change`` predicts dx = 0 (x_k = x_0); ``mean_change`` predicts the
-training
-mean dx per objective (x_k = x_0 + k mean dx).
+training mean dx per objective (x_k = x_0 + k mean dx); ``static_mean`` predicts the training mean level of the
+strategy, x_{k+1} = mean (A = -I: a process with no memory), so a "fast" rho near 1 that only fits as well as
+``static_mean`` reads as "no memory" rather than as dynamics.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ from numpy.typing import NDArray
 
 from llmsde.dynamics._linear import Array, SessionStats, Transitions, residual_cross, solve, weighted
 
-PREDICTORS = ("model", "no_change", "mean_change")
+PREDICTORS = ("model", "no_change", "mean_change", "static_mean")
 
 
 class HeldOut(NamedTuple):
-    """Per-session held-out errors; predictor axis (model, no_change, mean_change) first where present."""
+    """Per-session held-out errors; predictor axis (:data:`PREDICTORS`) first where present."""
 
     sse_one: Array
-    """ndarray of shape (3, n_sessions, 3): one-step squared errors per predictor, session, objective."""
+    """ndarray of shape (4, n_sessions, 3): one-step squared errors per predictor, session, objective."""
     sse_multi: Array
-    """ndarray of shape (3, n_sessions, 3): multi-step squared errors of the level x_k, k >= 1."""
+    """ndarray of shape (4, n_sessions, 3): multi-step squared errors of the level x_k, k >= 1."""
     lsum: Array
     """ndarray of shape (n_sessions, 3): sum of the predicted levels' targets (observed x_k, k >= 1)."""
     lsq: Array
@@ -73,8 +74,9 @@ def cross_validate(
     """For every fold: fit on the other folds, predict the held-out sessions; ``groups`` index intercepts."""
     n_s, n_t, _ = x.shape
     n_groups = int(groups.max()) + 1
-    sse_one = np.full((3, n_s, 3), np.nan)
-    sse_multi = np.full((3, n_s, 3), np.nan)
+    n_pred = len(PREDICTORS)
+    sse_one = np.full((n_pred, n_s, 3), np.nan)
+    sse_multi = np.full((n_pred, n_s, 3), np.nan)
     loglik = np.full(n_s, np.nan)
     x0, k0 = _first_state(x)
     steps = np.arange(n_t)
@@ -97,6 +99,8 @@ def cross_validate(
         beta = sol.beta
         train = SessionStats(*(a - b[:, f_i] for a, b in zip(by_group, by_cell, strict=True)))
         mean_dx = train.ysum / np.maximum(train.n, 1.0)[:, None]
+        level_sum = train.zz[np.arange(n_groups), 3 + np.arange(n_groups), :3]
+        mean_level = (level_sum + train.ysum) / np.maximum(train.n, 1.0)[:, None]
         dof = np.maximum(train.n - n_regressors, 1.0)[:, None, None]
         sigma = residual_cross(train, np.broadcast_to(beta, (n_groups, *beta.shape))) / dof
         g_t = groups[t]
@@ -106,6 +110,8 @@ def cross_validate(
         sse_one[0, t] = (resid**2).sum(axis=1)
         sse_one[1, t] = (dx_t**2).sum(axis=1)
         sse_one[2, t] = (np.where(valid_t[..., None], dx_t - mdx[:, None, :], 0.0) ** 2).sum(axis=1)
+        lvl = mean_level[g_t][:, None, :]
+        sse_one[3, t] = (np.where(valid_t[..., None], tr.features[t][..., :3] + dx_t - lvl, 0.0) ** 2).sum(axis=1)
         loglik[t] = _gauss_loglik(resid, valid_t, sigma, g_t, np.asarray(mask.any(axis=0)))
         phi = np.eye(3) + beta[:3, :].T
         c_rows = beta[3:, :]
@@ -118,7 +124,12 @@ def cross_validate(
             m = np.where((k >= k0_t)[:, None], m @ phi.T + c, m)
         lin = np.clip(ahead[t], 0, None)[..., None]
         obs_t, target_t = obs[t][..., None], target[t]
-        preds = (path, np.broadcast_to(x0[t][:, None, :], path.shape), x0[t][:, None, :] + lin * mdx[:, None])
+        preds = (
+            path,
+            np.broadcast_to(x0[t][:, None, :], path.shape),
+            x0[t][:, None, :] + lin * mdx[:, None],
+            np.broadcast_to(lvl, path.shape),
+        )
         for p_i, pred in enumerate(preds):
             sse_multi[p_i, t] = (np.where(obs_t, target_t - pred, 0.0) ** 2).sum(axis=1)
     return HeldOut(
@@ -152,7 +163,7 @@ def _gauss_loglik(
 def r2_one_step(held: HeldOut, stats: SessionStats, w: Array) -> tuple[Array, Array]:
     """Held-out one-step R^2 per predictor under session weights ``w`` (..., n_sessions).
 
-    Returns per-objective (..., 3 predictors, 3) and overall (..., 3 predictors); SST is around the held-out
+    Returns per-objective (..., 4 predictors, 3) and overall (..., 4 predictors); SST is around the held-out
     sessions' own mean change, so ``mean_change`` scores slightly below 0 and ``model`` above it when it
     helps.
     """

@@ -171,7 +171,7 @@ def test_singular_a_gives_no_equilibrium_and_a_note() -> None:
 def test_boundary_pile_up_warns() -> None:
     x, labels = one(sessions=30, seed=10)
     x[..., 2] = np.clip(x[..., 2] + 3.0, 0, 10)
-    with pytest.warns(LlmsdeWarning, match="functionality scores sit on 0 or 10"):
+    with pytest.warns(LlmsdeWarning, match="functionality states sit on 0 or 10.*--model censored"):
         sf = LinearSdeEstimator(n_bootstrap=20).fit(x, labels).strategies["X"]
     assert sf.diagnostics.boundary_fraction[2] > 0.3
 
@@ -208,12 +208,14 @@ def test_exact_method_says_when_log_is_not_real() -> None:
 
 def test_pooled_and_diagonal_models(reference_fit) -> None:
     x, labels = panel(sessions=60, seed=3)
-    pooled = LinearSdeEstimator(n_bootstrap=30, model="pooled").fit(x, labels)
+    with warnings.catch_warnings():  # the misspecified models may put FF's security equilibrium below 0 (flagged)
+        warnings.simplefilter("ignore", LlmsdeWarning)
+        pooled = LinearSdeEstimator(n_bootstrap=30, model="pooled").fit(x, labels)
+        diag = LinearSdeEstimator(n_bootstrap=30, model="diagonal").fit(x, labels)
     a0 = pooled.strategies["EF"].A.value
     for sf in pooled.strategies.values():
         np.testing.assert_array_equal(sf.A.value, a0)
     assert not np.allclose(pooled.strategies["EF"].b.value, pooled.strategies["SF"].b.value)
-    diag = LinearSdeEstimator(n_bootstrap=30, model="diagonal").fit(x, labels)
     for sf in diag.strategies.values():
         assert np.count_nonzero(sf.A.value - np.diag(np.diag(sf.A.value))) == 0
     rows = {m.model: m for m in pooled.model_comparison}
@@ -227,7 +229,7 @@ def test_fit_json_is_strict_and_round_trips(reference_fit) -> None:
     fit, _ = reference_fit
     doc = fit.to_dict()
     text = json.dumps(doc, allow_nan=False)
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     s = doc["strategies"]["SF"]
     for key in (
         "A",

@@ -140,7 +140,7 @@ def test_few_sessions_fewer_than_folds_is_leave_one_out() -> None:
 def test_schema_version_1_is_still_read() -> None:
     x, labels = one(sessions=20, seed=10)
     doc = _fit(x, labels)[0].to_dict()
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     doc["schema_version"] = 1
     del doc["skipped"]
     for entry in doc["strategies"].values():
