@@ -96,11 +96,13 @@ def assemble(
     s: Settings,
     held_obj: dict[int, float] | None = None,
     notes_in: tuple[str, ...] = (),
+    moved: frozenset[int] = frozenset(),
 ) -> StrategyFit:
     """Build the fit of one strategy from its sessions' data, its coefficients and held-out errors.
 
     ``held_obj`` (objective index -> constant, NaN when missing) are the objectives left out of the regression:
-    the spectrum, equilibrium and stability are those of the moving sub-system.
+    the spectrum, equilibrium and stability are those of the moving sub-system. ``moved``: held objectives that
+    change outside the regressor states (their A, b and Sigma entries are NaN, not 0).
     """
     held_obj = held_obj or {}
     mov = np.flatnonzero(moving_mask(held_obj))
@@ -116,12 +118,12 @@ def assemble(
         s = s._replace(method="em")
         point, _ = continuous(beta, tot, group, s)
         method = "em"
-    point = _hold(point, held_obj)
+    point = _hold(point, held_obj, moved)
     boot = None
     bsum = None
     if beta_boot is not None and w is not None:
         bsum = weighted(stats, w)
-        boot = _hold(continuous(beta_boot, bsum, group, s)[0], held_obj)
+        boot = _hold(continuous(beta_boot, bsum, group, s)[0], held_obj, moved)
     sub = (..., mov[:, None], mov[None, :])
 
     def est(value: Array, draws: Array | None) -> Estimate:
@@ -258,13 +260,14 @@ def _dropped(x: Array) -> int:
     return int((bad & inside).sum())
 
 
-def _hold(p: Params, held_obj: dict[int, float]) -> Params:
-    """Held objectives' rows and columns of A and Sigma and entries of b: exactly 0, or NaN when missing."""
+def _hold(p: Params, held_obj: dict[int, float], moved: frozenset[int] = frozenset()) -> Params:
+    """Held objectives' rows and columns of A and Sigma and entries of b: exactly 0, or NaN when missing or when
+    the objective changes outside the regressor states (``moved``: not estimated)."""
     if not held_obj:
         return p
     a, b, sigma = p.a.copy(), p.b.copy(), p.sigma.copy()
     for j, v in held_obj.items():
-        fill = math.nan if math.isnan(v) else 0.0
+        fill = math.nan if math.isnan(v) or j in moved else 0.0
         a[..., j, :] = fill
         a[..., :, j] = fill
         sigma[..., j, :] = fill

@@ -292,6 +292,8 @@ class ModelScore:
     bic: float
     heldout_loglik: float
     """Mean held-out log-likelihood per transition (k-fold by session); higher is better."""
+    note: str = ""
+    """Why the figures are NaN, or what the model fits beyond the scored objectives ("" when nothing to say)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -299,6 +301,7 @@ class ModelScore:
             "model": self.model,
             "n_params": self.n_params,
             **{k: to_json(getattr(self, k)) for k in ("loglik", "aic", "bic", "heldout_loglik")},
+            "note": self.note,
         }
 
     @classmethod
@@ -315,6 +318,7 @@ class ModelScore:
             f(d["aic"]),
             f(d["bic"]),
             f(d["heldout_loglik"]),
+            str(d.get("note", "")),
         )
 
 

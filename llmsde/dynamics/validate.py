@@ -70,8 +70,13 @@ def cross_validate(
     groups: NDArray[np.int64],
     fold_of: NDArray[np.int64],
     n_regressors: int,
+    scored: NDArray[np.bool_] | None = None,
 ) -> HeldOut:
-    """For every fold: fit on the other folds, predict the held-out sessions; ``groups`` index intercepts."""
+    """For every fold: fit on the other folds, predict the held-out sessions; ``groups`` index intercepts.
+
+    ``scored`` (n_groups, 3): the objectives whose residuals enter each group's held-out likelihood (default:
+    every objective with an equation), so models can be compared on the same objectives.
+    """
     n_s, n_t, _ = x.shape
     n_groups = int(groups.max()) + 1
     n_pred = len(PREDICTORS)
@@ -84,6 +89,7 @@ def cross_validate(
     obs = np.isfinite(x).all(axis=2) & (ahead > 0)
     target = np.where(obs[..., None], x, 0.0)
     failed = 0
+    score_on = np.broadcast_to(mask.any(axis=0), (n_groups, 3)) if scored is None else scored
     folds = np.unique(fold_of)
     cell = np.zeros((n_groups, len(folds), n_s))
     cell[groups, np.searchsorted(folds, fold_of), np.arange(n_s)] = 1.0
@@ -112,7 +118,7 @@ def cross_validate(
         sse_one[2, t] = (np.where(valid_t[..., None], dx_t - mdx[:, None, :], 0.0) ** 2).sum(axis=1)
         lvl = mean_level[g_t][:, None, :]
         sse_one[3, t] = (np.where(valid_t[..., None], tr.features[t][..., :3] + dx_t - lvl, 0.0) ** 2).sum(axis=1)
-        loglik[t] = _gauss_loglik(resid, valid_t, sigma, g_t, np.asarray(mask.any(axis=0)))
+        loglik[t] = _gauss_loglik(resid, valid_t, sigma, g_t, score_on)
         phi = np.eye(3) + beta[:3, :].T
         c_rows = beta[3:, :]
         c = c_rows[g_t] if len(c_rows) > 1 else np.broadcast_to(c_rows[0], (len(t), 3))
@@ -144,20 +150,23 @@ def cross_validate(
 
 
 def _gauss_loglik(
-    resid: Array, valid: NDArray[np.bool_], sigma: Array, group: NDArray[np.int64], fitted: NDArray[np.bool_]
+    resid: Array, valid: NDArray[np.bool_], sigma: Array, group: NDArray[np.int64], scored: NDArray[np.bool_]
 ) -> Array:
     """Sum over each session's valid transitions of log N(e; 0, Sigma of the session's group).
 
-    Only the ``fitted`` objectives count: a held objective has no residual and a zero row of Sigma.
+    Only the objectives ``scored[group]`` count (the marginal density of those residuals): a held objective has
+    no residual and a zero row of Sigma.
     """
-    idx = np.flatnonzero(fitted)
-    resid, sigma = resid[..., idx], sigma[..., idx[:, None], idx[None, :]]
-    sign, logdet = np.linalg.slogdet(sigma)
-    logdet = np.where(sign > 0, logdet, np.nan)
-    inv = np.linalg.pinv(sigma)
-    quad = np.einsum("sti,sij,stj->st", resid, inv[group], resid)
-    per = -0.5 * (len(idx) * math.log(2 * math.pi) + logdet[group][:, None] + quad)
-    return np.asarray(np.where(valid, per, 0.0).sum(axis=1), dtype=np.float64)
+    out = np.zeros(len(group))
+    for g in np.unique(group):
+        rows = group == g
+        idx = np.flatnonzero(scored[g])
+        r, sig = resid[rows][..., idx], sigma[g][np.ix_(idx, idx)]
+        sign, logdet = np.linalg.slogdet(sig)
+        quad = np.einsum("sti,ij,stj->st", r, np.linalg.pinv(sig), r)
+        per = -0.5 * (len(idx) * math.log(2 * math.pi) + (logdet if sign > 0 else math.nan) + quad)
+        out[rows] = np.where(valid[rows], per, 0.0).sum(axis=1)
+    return out
 
 
 def r2_one_step(held: HeldOut, stats: SessionStats, w: Array) -> tuple[Array, Array]:

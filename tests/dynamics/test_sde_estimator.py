@@ -129,9 +129,6 @@ def _const(x: np.ndarray) -> np.ndarray:
         (lambda x: x[..., :2], "shape"),
         (lambda x: x[:, :1], "n_steps"),
         (lambda x: np.where(np.arange(x.size).reshape(x.shape) == 0, np.inf, x), "infinite"),
-        (lambda x: x[:1], "no strategy can be fitted: X: one session"),
-        (lambda x: x[:3], "X: 3 sessions, fewer than the 4 drift parameters"),
-        (_const, "X: every objective is constant or missing"),
     ],
 )
 def test_edge_cases_are_one_line_errors(make, needle: str) -> None:
@@ -140,6 +137,24 @@ def test_edge_cases_are_one_line_errors(make, needle: str) -> None:
     with pytest.raises(FitInputError, match=needle) as info:
         LinearSdeEstimator(n_bootstrap=10).fit(bad, ["X"] * len(bad))
     assert "\n" not in info.value.one_line()
+
+
+@pytest.mark.parametrize(
+    "make,reason",
+    [
+        (lambda x: x[:1], "one session"),
+        (lambda x: x[:2, :3], "4 usable transitions; need more than 5"),
+        (_const, "every objective is constant or missing"),
+    ],
+)
+def test_data_that_allow_no_fit_give_reasons_not_errors(make, reason: str) -> None:
+    x, _ = one(sessions=20, seed=7)
+    bad = make(x)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LlmsdeWarning)
+        fit = LinearSdeEstimator(n_bootstrap=10).fit(bad, ["X"] * len(bad))
+    assert fit.strategies == {} and fit.skipped["X"].startswith(reason)
+    assert "no strategy could be fitted" in str(caught[-1].message)
 
 
 def test_label_count_must_match() -> None:
@@ -263,5 +278,8 @@ def test_no_warnings_on_clean_data() -> None:
 def test_pooled_constant_objective_is_named() -> None:
     x, labels = panel(sessions=10, seed=4)
     x[..., 0] = 10.0
-    with pytest.raises(FitInputError, match="'security' is constant \\(10\\) in the pooled panel"):
-        LinearSdeEstimator(n_bootstrap=10, model="pooled").fit(x, labels)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", LlmsdeWarning)
+        fit = LinearSdeEstimator(n_bootstrap=10, model="pooled").fit(x, labels)
+    assert fit.strategies == {} and set(fit.skipped) == set(labels)
+    assert all("'security' is constant (10) in the pooled panel" in r for r in fit.skipped.values())
