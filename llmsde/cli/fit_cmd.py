@@ -31,8 +31,11 @@ def fit(
     if json_out:
         render.print_json(result.to_dict())
         return
-    cols, rows = api.fit_summary_rows(result)
-    render.print_table(f"SDE fit of {target} ({model}, {method})", cols, rows)
+    if result.strategies:
+        cols, rows = api.fit_summary_rows(result)
+        render.print_table(f"SDE fit of {target} ({model}, {method})", cols, rows)
+    else:
+        render.print_text(f"nothing could be fitted in {target}: every strategy was skipped (reasons below)")
     for sf in result.strategies.values():
         render.print_kv(f"{sf.label}: interference and checks", api.fit_strategy_rows(sf))
     if result.skipped:

@@ -71,6 +71,9 @@ def _fit_table(fit: SdeFit) -> Table:
             eq = "[" + ", ".join(f"{v:.2f}" if math.isfinite(v) else "n/a" for v in sf.equilibrium.value) + "]"
         held = sf.r2.get("held_out")
         r2 = f"{float(held.overall.value):.2f}" if held is not None else "n/a"
+        static = sf.baselines.get("static_mean")
+        if static is not None:
+            r2 += f" ({float(static['one_step'].overall.value):.2f})"
         rows.append(
             (
                 label,
@@ -98,7 +101,7 @@ def _fit_table(fit: SdeFit) -> Table:
             "discrete-stable",
             "equilibrium [S, E, F]",
             "security trend [CI]",
-            "R^2 held-out",
+            "R^2 held-out (static mean: no memory)",
         ),
         tuple(rows),
         "security trend = x*_security minus the mean start: where refinement takes security in the long run; "
