@@ -226,16 +226,16 @@ def report(
 def compare(a: str | Path, b: str | Path, *, n_bootstrap: int = 200, seed: int = 0) -> Comparison:
     """B minus A per strategy: bootstrap CIs when both are run directories, else conservative stored CIs
     (each side a fit.json, or a directory holding one; a run without fit.json is fitted first)."""
-    from llmsde.checks import COMPARED_METRICS, bootstrap_metrics, compare_draws, compare_fits
+    from llmsde.checks import COMPARED_METRICS, bootstrap_metrics, compare_draws, compare_fits, independent_streams
     from llmsde.report.fit_io import FIT_JSON, read_fit
 
     pa, pb = Path(a), Path(b)
     na, nb = (str(p.resolve().parent.name if p.is_file() else p.resolve().name) for p in (pa, pb))
     if _is_run(pa) and _is_run(pb):
         draws = []
-        for p in (pa, pb):
+        for p, stream in zip((pa, pb), independent_streams(seed, 2), strict=True):
             panel = load_run(p)
-            draws.append(bootstrap_metrics(panel.x, panel.labels, COMPARED_METRICS, n_bootstrap, seed))
+            draws.append(bootstrap_metrics(panel.x, panel.labels, COMPARED_METRICS, n_bootstrap, stream))
         return compare_draws(draws[0], draws[1], na, nb)
 
     def resolve(p: Path) -> SdeFit:
