@@ -1,5 +1,5 @@
 """Calibration of the estimator: simulate panels from known parameters, fit them, and measure bias, RMSE and
-the coverage of the bootstrap CIs for rho, A, b and Sigma.
+the coverage of the bootstrap CIs for rho, the discrete half-life, A, b and Sigma.
 
 Panels are simulated with the model being checked (the step map of ``method``: Euler-Maruyama for ``em``, the
 exact discretisation for ``exact``; no clipping; start states drawn from N(x0_mean, diag x0_sd^2)), so the
@@ -17,15 +17,23 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from llmsde.dynamics import stability as stab
 from llmsde.dynamics._checks import check_params
 from llmsde.dynamics._estimate import to_json
 from llmsde.dynamics.estimator import LinearSdeEstimator
 from llmsde.dynamics.simulate import simulate_params
-from llmsde.dynamics.truth import Truth, reference_truth
+from llmsde.dynamics.truth import Truth, TruthParams, reference_truth
 from llmsde.errors import FitInputError, LlmsdeWarning
 
 Array = NDArray[np.float64]
-PARAMETERS = ("rho", "A", "b", "Sigma")
+PARAMETERS = ("rho", "half_life", "A", "b", "Sigma")
+"""Calibrated figures; ``half_life`` is the discrete half-life ln 2 / -ln max|mu| of the method's step map."""
+
+
+def _true_figures(p: TruthParams, method: str) -> dict[str, Array]:
+    lam = np.linalg.eigvals(p.A).astype(np.complex128)
+    half = stab.half_life(stab.rates(lam, 1.0, method).decay)
+    return {"rho": np.asarray(p.rho), "half_life": np.asarray(half), "A": p.A, "b": p.b, "Sigma": p.Sigma}
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,7 +134,7 @@ def calibrate(
             fit = est.fit(x, labels)
         for name, p in truth.strategies.items():
             sf = fit.strategies[name]
-            true = {"rho": np.asarray(p.rho), "A": p.A, "b": p.b, "Sigma": p.Sigma}
+            true = _true_figures(p, method)
             for key in PARAMETERS:
                 e = getattr(sf, key)
                 values[name][key].append(e.value)
@@ -135,7 +143,7 @@ def calibrate(
             on_progress(rep + 1)
     out: dict[str, dict[str, ParamCalibration]] = {}
     for name, p in truth.strategies.items():
-        true = {"rho": np.asarray(p.rho), "A": p.A, "b": p.b, "Sigma": p.Sigma}
+        true = _true_figures(p, method)
         out[name] = {}
         for key in PARAMETERS:
             v = np.stack(values[name][key])
