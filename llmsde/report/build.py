@@ -187,14 +187,17 @@ def build_document(inp: ReportInput) -> ReportDoc:
         if sf.held
     ]
     findings += [f"{label}: not fitted ({reason})." for label, reason in fit.skipped.items()]
-    figs = _figures(inp)
-    sections = [
-        Section("Summary", bullets=tuple(findings) + inp.notes, tables=(_fit_table(fit),)),
-        Section("Trajectories", figures=(figs[0],)),
-        Section("Phase portraits", figures=(figs[1],)),
-        Section("Interference", figures=(figs[2],)),
-        Section("Stability", figures=(figs[3],)),
-    ]
+    if not fit.strategies:
+        findings.insert(0, "Nothing could be fitted: every strategy was skipped (reasons below), so no figures.")
+    sections = [Section("Summary", bullets=tuple(findings) + inp.notes, tables=(_fit_table(fit),))]
+    if fit.strategies:
+        figs = _figures(inp)
+        sections += [
+            Section("Trajectories", figures=(figs[0],)),
+            Section("Phase portraits", figures=(figs[1],)),
+            Section("Interference", figures=(figs[2],)),
+            Section("Stability", figures=(figs[3],)),
+        ]
     if inp.rows:
         sections.append(Section("Tasks, tokens and failures", tables=(task_table(inp.rows), usage_table(inp.rows))))
     meta = fit.meta
