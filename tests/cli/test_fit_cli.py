@@ -188,7 +188,13 @@ def test_calibrate_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0
     doc = json.loads(out)
     assert set(doc["strategies"]) == {"SF"}
-    for param in ("rho", "A", "b", "Sigma"):
+    for param in ("rho", "half_life", "A", "b", "Sigma"):
         assert {"bias", "rmse", "coverage"} <= set(doc["strategies"]["SF"][param])
+    assert doc["settings"]["method"] == "em"
+    args = ["calibrate", "--truth", str(tmp_path / "truth.json"), "--sessions", "20", "--replications", "2"]
+    code, out, _ = _main([*args, "--bootstrap", "30", "--method", "exact", "--json"], capsys)
+    assert code == 0 and json.loads(out)["settings"]["method"] == "exact"
+    code, _, err = _main([*args, "--method", "rk4"], capsys)
+    assert code == 2 and "method must be one of em, exact" in err
     code, _, err = _main(["calibrate", "--truth", str(tmp_path / "none.json")], capsys)
     assert code == 2 and "truth file not found" in err
