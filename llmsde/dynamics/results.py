@@ -48,7 +48,7 @@ class R2:
 
 @dataclass(frozen=True, eq=False)
 class Interference:
-    """The three views of DESIGN.md s6, each a (3, 3) estimate with a zero diagonal."""
+    """The three interference views (docs/fit.md), each a (3, 3) estimate with a zero diagonal."""
 
     corr_dx: Estimate
     """(a) Corr(dx_i, dx_j), the published definition."""
