@@ -8,8 +8,11 @@ binomial standard error of one coverage figure at nominal level, sqrt(p (1 - p) 
 each parameter group in units of its sampling sd (max over elements of |bias| / sd), the usual suspect when
 intervals centred on a biased estimate under-cover.
 
-Run: ``python benchmarks/bench_calibration.py [--replications 400] [--bootstrap 1000] [--ci percentile,basic,bca]``
-(about 0.1 s per replication and method at 1000 resamples).
+``--method em,exact`` calibrates each discretisation on panels simulated with its own step map (Euler-Maruyama
+for ``em``, Phi = exp(A dt) for ``exact``). The half-life is the discrete one, ln 2 / -ln max|mu|.
+
+Run: ``python benchmarks/bench_calibration.py [--replications 400] [--bootstrap 1000] [--ci percentile,basic,bca]
+[--method em,exact]`` (about 0.1 s per replication and method at 1000 resamples).
 """
 
 from __future__ import annotations
@@ -46,8 +49,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--level", type=float, default=0.95)
     parser.add_argument("--ci", default="percentile,basic,bca", help="comma-separated CI methods")
+    parser.add_argument("--method", default="em", help="comma-separated discretisations: em, exact")
     args = parser.parse_args()
-    methods = [m.strip() for m in args.ci.split(",") if m.strip()]
+    methods = [f"{d}/{m.strip()}" for d in args.method.split(",") if d.strip() for m in args.ci.split(",") if m.strip()]
     truth = reference_truth(args.iterations)
     se = math.sqrt(args.level * (1 - args.level) / args.replications)
     print(
@@ -58,18 +62,35 @@ def main() -> None:
     results: dict[str, CalibrationResult] = {}
     for m in methods:
         t0 = time.perf_counter()
+        disc, ci = m.split("/")
         results[m] = calibrate(
-            truth, args.sessions, args.iterations, args.replications, args.bootstrap, args.seed, args.level, ci=m
+            truth,
+            args.sessions,
+            args.iterations,
+            args.replications,
+            args.bootstrap,
+            args.seed,
+            args.level,
+            method=disc.strip(),
+            ci=ci,
         )
         print(f"{m}: {time.perf_counter() - t0:.1f} s", flush=True)
-    header = ["strategy", "ci", "rho", "A mean (min-max)", "b mean (min-max)", "Sigma mean (min-max)"]
+    header = [
+        "strategy",
+        "method/ci",
+        "rho",
+        "half-life",
+        "A mean (min-max)",
+        "b mean (min-max)",
+        "Sigma mean (min-max)",
+    ]
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
     for name in truth.strategies:
         for m in methods:
             c = results[m].strategies[name]
-            print(" | ".join([name, m, _cell(c["rho"].coverage), _cell(c["A"].coverage), _cell(c["b"].coverage),
-                              _cell(c["Sigma"].coverage)]))  # fmt: skip
+            print(" | ".join([name, m, _cell(c["rho"].coverage), _cell(c["half_life"].coverage), _cell(c["A"].coverage),
+                              _cell(c["b"].coverage), _cell(c["Sigma"].coverage)]))  # fmt: skip
     print("\nmax |bias| / sd per parameter group (point estimates, shared by all methods):")
     first = results[methods[0]]
     for name in truth.strategies:

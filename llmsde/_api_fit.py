@@ -216,13 +216,15 @@ def calibrate(
     seed: int = 0,
     *,
     ci: str = "percentile",
+    method: str = "em",
     on_progress: Callable[[int], None] | None = None,
 ) -> CalibrationResult:
     """Check the estimator on simulated panels: bias, RMSE and CI coverage of rho, A, b and Sigma.
 
     ``truth`` is a truth.json path (the shape ``llmsde calibrate --json`` prints under ``truth``), a
     :class:`~llmsde.dynamics.Truth`, or None for the DESIGN.md reference parameters. ``on_progress(done)`` is
-    called after each replication.
+    called after each replication. ``method`` (``em`` or ``exact``) is both the model the panels are simulated
+    with and the one fitted.
     """
     import json
 
@@ -242,7 +244,9 @@ def calibrate(
             known = Truth.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except json.JSONDecodeError as err:
             raise FitInputError(f"{path} is not valid JSON: {err}", "fix the file") from None
-    return run_calibration(known, sessions, iterations, replications, n_bootstrap, seed, ci=ci, on_progress=on_progress)
+    return run_calibration(
+        known, sessions, iterations, replications, n_bootstrap, seed, ci=ci, method=method, on_progress=on_progress
+    )
 
 
 def fit_summary_rows(fit: SdeFit) -> tuple[tuple[str, ...], list[list[str]]]:

@@ -246,10 +246,10 @@ def compare(
     (each side a fit.json, or a directory holding one; a run without fit.json is fitted first).
 
     Two runs are resampled with the baseline A's stored ``[fit]`` method, model, CI level and seed (``seed``
-    overrides it). ``out``: also write the Markdown there (atomically).
+    overrides it), each from its own independent stream. ``out``: also write the Markdown there (atomically).
     """
     from llmsde._atomic import write_text_atomic
-    from llmsde.checks import COMPARED_METRICS, bootstrap_metrics, compare_draws, compare_fits
+    from llmsde.checks import COMPARED_METRICS, bootstrap_metrics, compare_draws, compare_fits, independent_streams
     from llmsde.report.fit_io import FIT_JSON, read_fit
 
     pa, pb = Path(a), Path(b)
@@ -258,11 +258,11 @@ def compare(
     if _is_run(pa) and _is_run(pb):
         cfg = fit_settings(pa, seed=seed)
         draws = []
-        for p in (pa, pb):
+        for p, stream in zip((pa, pb), independent_streams(cfg.seed, 2), strict=True):
             panel = load_run(p)
             draws.append(
                 bootstrap_metrics(
-                    panel.x, panel.labels, COMPARED_METRICS, n_bootstrap, cfg.seed, method=cfg.method, model=cfg.model
+                    panel.x, panel.labels, COMPARED_METRICS, n_bootstrap, stream, method=cfg.method, model=cfg.model
                 )
             )
         result = compare_draws(draws[0], draws[1], na, nb, ci_level=cfg.ci_level)

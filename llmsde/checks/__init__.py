@@ -10,7 +10,7 @@ from __future__ import annotations
 from llmsde.checks.compare import COMPARED_METRICS, Comparison, Difference, compare_draws, compare_fits
 from llmsde.checks.evaluate import CheckReport, RuleResult, difference, evaluate_rules
 from llmsde.checks.metrics import METRIC_FAMILIES, MetricValue, canonical, describe, metric_names, read_metric
-from llmsde.checks.resample import MetricDraws, bootstrap_metrics
+from llmsde.checks.resample import MetricDraws, bootstrap_metrics, independent_streams
 from llmsde.checks.rules import OPERATORS, Rule, load_rules, parse_rules
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "describe",
     "difference",
     "evaluate_rules",
+    "independent_streams",
     "load_rules",
     "metric_names",
     "parse_rules",

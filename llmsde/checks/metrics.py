@@ -94,8 +94,14 @@ def _build() -> dict[str, tuple[str, Reader]]:
     table: dict[str, tuple[str, Reader]] = {
         "rho": ("convergence rate of the slowest mode, -max Re(lambda)", _field(lambda f: f.rho)),
         "fastest_rate": ("-min Re(lambda)", _field(lambda f: f.fastest_rate)),
-        "half_life": ("ln 2 / rho in iterations (NaN when rho <= 0)", _field(lambda f: f.half_life)),
-        "max_discrete_modulus": ("max |1 + lambda dt| (< 1: stable Euler map; no CI)", _max_modulus),
+        "half_life": (
+            "ln 2 / -ln max|mu| in iterations, mu the eigenvalues of Phi (inf when the mean path does not contract)",
+            _field(lambda f: f.half_life),
+        ),
+        "max_discrete_modulus": (
+            "max |mu|, mu the eigenvalues of Phi (I + A dt for em, exp(A dt) for exact; < 1: stable; no CI)",
+            _max_modulus,
+        ),
     }
     for horizon in ("in_sample", "held_out", "multi_step"):
         table[f"r2.{horizon}"] = (f"overall R^2 ({horizon.replace('_', ' ')})", _r2(horizon))

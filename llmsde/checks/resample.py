@@ -6,6 +6,9 @@ bootstrapped independently in each run. Refitting with :class:`~llmsde.dynamics.
 bootstrap, no model comparison) keeps every figure defined exactly as ``llmsde fit`` defines it, at a cost
 of a few
 milliseconds per resample. Resamples are stratified (each strategy keeps its session count), as in ``fit``.
+
+Two runs compared must be resampled by independent streams (:func:`independent_streams`): with one seed for
+both, run and copy draw the same session indices and their differences are exactly 0 in every resample.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from numpy.typing import NDArray
 from llmsde.checks.metrics import read_metric
 from llmsde.errors import FitInputError, LlmsdeWarning
 
-__all__ = ["MetricDraws", "bootstrap_metrics"]
+__all__ = ["MetricDraws", "bootstrap_metrics", "independent_streams"]
 
 Array = NDArray[np.float64]
 
@@ -35,6 +38,11 @@ class MetricDraws(NamedTuple):
     n_valid: int
     """Resamples whose refit succeeded (a resample can repeat sessions until the design is singular)."""
     n_total: int
+
+
+def independent_streams(seed: int, n: int) -> list[np.random.SeedSequence]:
+    """``n`` statistically independent seed sequences spawned from ``seed`` (one per compared run)."""
+    return list(np.random.SeedSequence(seed).spawn(n))
 
 
 def _fit_points(
@@ -59,28 +67,33 @@ def bootstrap_metrics(
     labels: Sequence[str],
     metrics: Sequence[str],
     n_bootstrap: int = 200,
-    seed: int = 0,
+    seed: int | np.random.SeedSequence = 0,
     method: str = "em",
     model: str = "full",
 ) -> MetricDraws:
     """Point values and ``n_bootstrap`` stratified session-bootstrap draws of ``metrics`` for every strategy.
 
-    The full-panel fit must succeed (its FitInputError propagates); a resample whose refit fails is skipped
-    and
-    counted, so ``n_valid`` tells how many draws the CIs rest on.
+    The full-panel fit's FitInputError (meaningless input) propagates; a resample whose refit fits nothing is
+    skipped and counted, so ``n_valid`` tells how many draws the CIs rest on. ``seed``: an int or a
+    :class:`numpy.random.SeedSequence` (give each compared run its own, :func:`independent_streams`).
     """
     labs = np.asarray(list(labels))
     folds = 2
-    point, held = _fit_points(x, labels, metrics, method, model, folds, seed)
     rng = np.random.default_rng(seed)
+    fold_seeds = rng.integers(0, 2**31, size=n_bootstrap + 1)
+    point, held = _fit_points(x, labels, metrics, method, model, folds, int(fold_seeds[0]))
     strata = [np.flatnonzero(labs == s) for s in dict.fromkeys(labels)]
     collected: dict[str, dict[str, list[float]]] = {s: {m: [] for m in metrics} for s in point}
     n_valid = 0
     for b in range(n_bootstrap):
         idx = np.concatenate([rng.choice(s, size=len(s), replace=True) for s in strata])
         try:
-            values, held_b = _fit_points(x[idx], labs[idx].tolist(), metrics, method, model, folds, seed + b + 1)
+            values, held_b = _fit_points(
+                x[idx], labs[idx].tolist(), metrics, method, model, folds, int(fold_seeds[b + 1])
+            )
         except FitInputError:
+            continue
+        if not values:
             continue
         n_valid += 1
         for s, per in values.items():

@@ -18,21 +18,26 @@ def calibrate(
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples per fit.")] = 500,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulations and bootstraps.")] = 0,
     ci: Annotated[str, typer.Option("--ci", help="CI method: percentile (default), bca or basic.")] = "percentile",
+    method: Annotated[
+        str, typer.Option("--method", help="em or exact: the model simulated and fitted (as `fit --method`).")
+    ] = "em",
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Check the estimator: bias, RMSE and 95% CI coverage of rho, A, b and Sigma on simulated panels."""
     from llmsde import api, render
 
     if json_out:
-        result = api.calibrate(truth, sessions, iterations, replications, bootstrap, seed, ci=ci)
+        result = api.calibrate(truth, sessions, iterations, replications, bootstrap, seed, ci=ci, method=method)
         render.print_json(result.to_dict())
         return
     with render.progress_bar(replications, "calibrating") as update:
-        result = api.calibrate(truth, sessions, iterations, replications, bootstrap, seed, ci=ci, on_progress=update)
+        result = api.calibrate(
+            truth, sessions, iterations, replications, bootstrap, seed, ci=ci, method=method, on_progress=update
+        )
     cols, rows = api.calibration_rows(result)
     render.print_table(
         f"calibration: {replications} panels of {sessions} sessions x {iterations} iterations, "
-        f"{bootstrap} resamples, {ci} CIs",
+        f"{bootstrap} resamples, {ci} CIs, method {method}",
         cols,
         rows,
     )

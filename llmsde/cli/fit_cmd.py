@@ -53,9 +53,12 @@ def fit(
     if json_out:
         render.print_json(result.to_dict())
         return
-    cols, rows = api.fit_summary_rows(result)
     meta = result.meta
-    render.print_table(f"SDE fit of {target} ({meta.get('model')}, {meta.get('method')})", cols, rows)
+    if result.strategies:
+        cols, rows = api.fit_summary_rows(result)
+        render.print_table(f"SDE fit of {target} ({meta.get('model')}, {meta.get('method')})", cols, rows)
+    else:
+        render.print_text(f"nothing could be fitted in {target}: every strategy was skipped (reasons below)")
     for sf in result.strategies.values():
         render.print_kv(f"{sf.label}: interference and checks", api.fit_strategy_rows(sf))
     if result.skipped:

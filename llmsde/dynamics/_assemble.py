@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from llmsde.dynamics import _flags as flags
 from llmsde.dynamics import diagnostics as diag
 from llmsde.dynamics import interference as itf
 from llmsde.dynamics import stability as stab
@@ -30,8 +31,9 @@ from llmsde.dynamics._linear import (
     residual_cross,
     weighted,
 )
+from llmsde.dynamics._spectrum import spectrum
 from llmsde.dynamics.exact import from_var
-from llmsde.dynamics.results import R2, Diagnostics, Interference, StrategyFit
+from llmsde.dynamics.results import OBJECTIVE_NAMES, R2, Diagnostics, Interference, StrategyFit
 from llmsde.dynamics.validate import PREDICTORS, HeldOut, r2_multi_step, r2_one_step
 from llmsde.errors import LlmsdeWarning
 
@@ -94,11 +96,13 @@ def assemble(
     s: Settings,
     held_obj: dict[int, float] | None = None,
     notes_in: tuple[str, ...] = (),
+    moved: frozenset[int] = frozenset(),
 ) -> StrategyFit:
     """Build the fit of one strategy from its sessions' data, its coefficients and held-out errors.
 
     ``held_obj`` (objective index -> constant, NaN when missing) are the objectives left out of the regression:
-    the spectrum, equilibrium and stability are those of the moving sub-system.
+    the spectrum, equilibrium and stability are those of the moving sub-system. ``moved``: held objectives that
+    change outside the regressor states (their A, b and Sigma entries are NaN, not 0).
     """
     held_obj = held_obj or {}
     mov = np.flatnonzero(moving_mask(held_obj))
@@ -114,23 +118,21 @@ def assemble(
         s = s._replace(method="em")
         point, _ = continuous(beta, tot, group, s)
         method = "em"
-    point = _hold(point, held_obj)
+    point = _hold(point, held_obj, moved)
     boot = None
     bsum = None
     if beta_boot is not None and w is not None:
         bsum = weighted(stats, w)
-        boot = _hold(continuous(beta_boot, bsum, group, s)[0], held_obj)
+        boot = _hold(continuous(beta_boot, bsum, group, s)[0], held_obj, moved)
     sub = (..., mov[:, None], mov[None, :])
-    lam = stab.sorted_eigenvalues(point.a[sub])
-    lam_b = None
-    if boot is not None:
-        safe = np.where(boot.ok[:, None, None], boot.a[sub], np.eye(len(mov)))
-        lam_b = np.where(boot.ok[:, None], stab.matched_eigenvalues(safe, lam), np.nan)
-    rates = stab.rates(lam)
-    rates_b = stab.rates(lam_b) if lam_b is not None else None
-    eig_val = np.stack([lam.real, lam.imag], axis=-1)
-    eig_draws = None if lam_b is None else np.stack([lam_b.real, lam_b.imag], axis=-1)
-    modulus = stab.discrete_modulus(lam, s.dt)
+
+    def est(value: Array, draws: Array | None) -> Estimate:
+        return _est(value, draws, s)
+
+    spec = spectrum(
+        point.a[sub], None if boot is None else boot.a[sub], None if boot is None else boot.ok, s.dt, method, est
+    )
+    notes += spec.notes
     eq, eq_ok = _equilibrium(point, mov, held_obj)
     equilibrium = None
     if not bool(eq_ok):
@@ -167,6 +169,8 @@ def assemble(
     feats = [*mov.tolist(), 3 + (group or 0)]
     n_valid_boot = 0 if boot is None else int(boot.ok[: s.n_boot].sum())
     first = x[np.arange(len(x)), np.isfinite(x).all(axis=2).argmax(axis=1)]
+    used = x[:, :-1][tr.valid]
+    coll_cond, collinear = flags.collinearity(used[:, mov], [OBJECTIVE_NAMES[j] for j in mov])
     diagnostics = Diagnostics(
         n_transitions=int(tr.valid.sum()),
         n_dropped=_dropped(x),
@@ -179,27 +183,30 @@ def assemble(
         bootstrap_valid=n_valid_boot,
         bootstrap_total=0 if boot is None else s.n_boot,
         exact_log_real=None if requested == "em" else real_log,
+        collinearity_condition=coll_cond,
+        collinear=collinear,
     )
-    _warn(label, diagnostics, held_obj)
+    n_sessions = int(tr.valid.any(axis=1).sum())
+    notes += flags.flag(label, diagnostics, held_obj, equilibrium, n_sessions, boot is not None)
     x0 = np.nanmean(first, axis=0)
     for j, v in held_obj.items():
         x0[j] = v
     return StrategyFit(
         label=label,
-        n_sessions=int(tr.valid.any(axis=1).sum()),
+        n_sessions=n_sessions,
         n_transitions=diagnostics.n_transitions,
         n_dropped=diagnostics.n_dropped,
         A=_est(point.a, None if boot is None else boot.a, s),
         b=_est(point.b, None if boot is None else boot.b, s),
         Sigma=_est(point.sigma, None if boot is None else boot.sigma, s),
         sigma=_est(sd(point.sigma), None if boot is None else sd(boot.sigma), s),
-        eigenvalues=_est(eig_val, eig_draws, s),
-        rho=_est(rates.rho, _opt(rates_b, lambda r: r.rho), s),
-        fastest_rate=_est(rates.fastest, _opt(rates_b, lambda r: r.fastest), s),
-        half_life=_est(rates.half_life, _opt(rates_b, lambda r: r.half_life), s),
-        discrete_modulus=_est(modulus, None if lam_b is None else stab.discrete_modulus(lam_b, s.dt), s),
-        mode=stab.mode(lam),
-        stable=bool(np.all(modulus < 1.0)),
+        eigenvalues=spec.eigenvalues,
+        rho=spec.rho,
+        fastest_rate=spec.fastest,
+        half_life=spec.half_life,
+        discrete_modulus=spec.modulus,
+        mode=spec.mode,
+        stable=spec.stable,
         equilibrium=equilibrium,
         interference=interference,
         r2=r2,
@@ -210,6 +217,8 @@ def assemble(
         method=method,
         notes=tuple(notes),
         held=held_json(held_obj),
+        phi_eigenvalues=spec.phi_eigenvalues,
+        half_life_continuous=spec.half_life_continuous,
     )
 
 
@@ -240,22 +249,25 @@ def _in_sample_r2(tot: SessionStats, beta: Array, bsum: SessionStats | None, bet
 
 
 def _dropped(x: Array) -> int:
-    """Transitions with a NaN that are not trailing padding (states after a session's last observed one)."""
+    """Transitions with a NaN between a session's first and last observed states (leading and trailing
+    all-NaN states are padding: a session that starts at k = 1 or ends early drops nothing)."""
     present = np.asarray(~np.isnan(x).all(axis=2), dtype=bool)
     last = np.where(present.any(axis=1), x.shape[1] - 1 - present[:, ::-1].argmax(axis=1), -1)
+    first = np.where(present.any(axis=1), present.argmax(axis=1), x.shape[1])
     steps = np.arange(x.shape[1] - 1)
-    inside = steps[None, :] < last[:, None]
+    inside = (steps[None, :] >= first[:, None]) & (steps[None, :] < last[:, None])
     bad = ~(np.isfinite(x[:, :-1]).all(axis=2) & np.isfinite(x[:, 1:]).all(axis=2))
     return int((bad & inside).sum())
 
 
-def _hold(p: Params, held_obj: dict[int, float]) -> Params:
-    """Held objectives' rows and columns of A and Sigma and entries of b: exactly 0, or NaN when missing."""
+def _hold(p: Params, held_obj: dict[int, float], moved: frozenset[int] = frozenset()) -> Params:
+    """Held objectives' rows and columns of A and Sigma and entries of b: exactly 0, or NaN when missing or when
+    the objective changes outside the regressor states (``moved``: not estimated)."""
     if not held_obj:
         return p
     a, b, sigma = p.a.copy(), p.b.copy(), p.sigma.copy()
     for j, v in held_obj.items():
-        fill = math.nan if math.isnan(v) else 0.0
+        fill = math.nan if math.isnan(v) or j in moved else 0.0
         a[..., j, :] = fill
         a[..., :, j] = fill
         sigma[..., j, :] = fill
@@ -272,24 +284,3 @@ def _equilibrium(p: Params, mov: NDArray[np.int64], held_obj: dict[int, float]) 
     for j, v in held_obj.items():
         eq[..., j] = v
     return eq, ok
-
-
-def _warn(label: str, d: Diagnostics, held_obj: dict[int, float]) -> None:
-    names = ("security", "efficiency", "functionality")
-    piled = [
-        f"{frac:.0%} of {name}"
-        for j, (name, frac) in enumerate(zip(names, d.boundary_fraction, strict=True))
-        if j not in held_obj and not math.isnan(frac) and frac > diag.BOUNDARY_WARN
-    ]
-    if piled:
-        warnings.warn(
-            f"strategy {label!r}: {' and '.join(piled)} scores sit on 0 or 10; the linear SDE ignores the bound",
-            LlmsdeWarning,
-            stacklevel=4,
-        )
-    if d.bootstrap_total and d.bootstrap_valid < 0.9 * d.bootstrap_total:
-        warnings.warn(
-            f"strategy {label!r}: only {d.bootstrap_valid}/{d.bootstrap_total} bootstrap resamples were usable",
-            LlmsdeWarning,
-            stacklevel=4,
-        )

@@ -95,10 +95,11 @@ def check_panel(x: Any, labels: Sequence[str]) -> tuple[Array, tuple[str, ...]]:
 
 
 def strategy_problem(valid: NDArray[np.bool_], n_params: int) -> str | None:
-    """Why one strategy cannot be fitted (enough sessions and transitions for ``n_params`` per equation), or None.
+    """Why one strategy cannot be fitted, or None: it needs two sessions (the bootstrap and the k-fold resample
+    whole sessions) and more transitions than ``n_params`` + 1 (coefficients per equation, plus one degree of
+    freedom for Sigma). The number of sessions need not reach ``n_params``: the transitions identify the drift.
 
-    A reason, not an exception: one unfittable strategy is skipped and the others are still fitted
-    (only when none can be fitted does the estimator raise).
+    A reason, not an exception: an unfittable strategy is skipped and listed with it in ``SdeFit.skipped``.
     """
     n_sessions = int(valid.any(axis=1).sum())
     n_trans = int(valid.sum())
@@ -106,8 +107,6 @@ def strategy_problem(valid: NDArray[np.bool_], n_params: int) -> str | None:
         return "no usable transition (every pair of states has a NaN)"
     if n_sessions == 1:
         return "one session; the bootstrap and k-fold resample whole sessions and need at least 2"
-    if n_sessions < n_params:
-        return f"{n_sessions} sessions, fewer than the {n_params} drift parameters per objective (run more sessions)"
     if n_trans <= n_params + 1:
         return f"{n_trans} usable transitions; need more than {n_params + 1} (run longer sessions)"
     return None

@@ -2,7 +2,7 @@
 
 Interval methods (``CI_METHODS``), all read from the same B resample draws of the figure:
 
-- ``percentile``: the alpha/2 and 1 - alpha/2 quantiles of the draws (DESIGN.md s6);
+- ``percentile``: the alpha/2 and 1 - alpha/2 quantiles of the draws (the default; docs/fit.md);
 - ``basic`` (reverse percentile): 2 v - q(1 - alpha/2), 2 v - q(alpha/2);
 - ``bca``: Efron's bias-corrected and accelerated percentile interval. The bias correction z0 is the normal
   quantile of the share of draws below the estimate; the acceleration comes from the jackknife over sessions

@@ -21,12 +21,12 @@ from numpy.typing import NDArray
 
 from llmsde.dynamics._assemble import Settings, assemble
 from llmsde.dynamics._checks import REGRESSORS, check_panel, check_params, strategy_problem
-from llmsde.dynamics._held import fill_missing, find_held, held_message, hold_mask
+from llmsde.dynamics._held import fill_missing, find_held, held_message, hold_mask, loose
 from llmsde.dynamics._linear import Array, mask_for, session_stats, solve, transitions, weighted
 from llmsde.dynamics.comparison import compare
 from llmsde.dynamics.results import OBJECTIVE_NAMES, ModelScore, SdeFit, StrategyFit
 from llmsde.dynamics.validate import HeldOut, assign_folds, cross_validate
-from llmsde.errors import FitInputError, LlmsdeWarning
+from llmsde.errors import LlmsdeWarning
 
 
 class LinearSdeEstimator:
@@ -100,9 +100,10 @@ class LinearSdeEstimator:
         labels : sequence of str, length n_sessions
             Strategy label of each session; strategies appear in the result in order of first appearance.
 
-        A strategy that cannot be fitted (too few sessions or transitions, every objective held, a singular
-        design) is skipped with a warning and listed in ``SdeFit.skipped``; FitInputError only when none can be
-        fitted.
+        A strategy that cannot be fitted (one session, too few transitions, every objective held, a singular
+        design) is skipped with a warning and listed in ``SdeFit.skipped`` with the reason. When none can be
+        fitted the result has no strategies and every one in ``skipped``: the data decide that, so it is a
+        result, not an error. FitInputError is only for meaningless input (shape, dtype, labels, parameters).
         """
         check_params(
             self.dt, self.n_bootstrap, self.ci_level, self.folds, self.method, self.model, self.random_state, self.ci
@@ -158,7 +159,8 @@ class LinearSdeEstimator:
             for g in np.unique(groups[idx]):
                 sub = np.flatnonzero(groups[idx] == g)
                 h_g = held.get(names[g], {})
-                notes = [held_message(names[g], h_g)] if h_g else []
+                moved = loose(arr[groups == g], h_g)
+                notes = [held_message(names[g], h_g, moved)] if h_g else []
                 if h_g:
                     warnings.warn(notes[0], LlmsdeWarning, stacklevel=2)
                 n_sess = len(sub)
@@ -178,20 +180,25 @@ class LinearSdeEstimator:
                     unit_settings,
                     h_g,
                     tuple(notes),
+                    moved,
                 )
-        if not fits:
-            raise FitInputError(
-                "no strategy can be fitted: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()),
-                "run more sessions or iterations per strategy, or tasks on which the objectives vary",
-            )
         for name in names:
             if name in skipped:
                 warnings.warn(f"strategy {name!r} skipped: {skipped[name]}", LlmsdeWarning, stacklevel=2)
+        if not fits:
+            warnings.warn(
+                "no strategy could be fitted (each one's reason is in `skipped`): run more sessions or iterations "
+                "per strategy, or tasks on which the objectives vary",
+                LlmsdeWarning,
+                stacklevel=2,
+            )
         comparison: tuple[ModelScore, ...] = ()
-        if self.compare_models:
+        if self.compare_models and fits:
             keep = np.isin(groups, [index[n] for n in fits])
             kept = np.searchsorted(np.unique(groups[keep]), groups[keep]).astype(np.int64)
-            comparison = compare(work[keep], kept, len(fits), fold_of[keep], [held.get(n, {}) for n in fits])
+            comparison = compare(
+                work[keep], kept, len(fits), fold_of[keep], [held.get(n, {}) for n in fits], list(fits)
+            )
         meta = {
             "dt": float(self.dt),
             "n_bootstrap": n_boot,
@@ -221,23 +228,34 @@ def n_params(model: str, n_moving: int) -> int:
 def _prepare(
     arr: Array, groups: NDArray[np.int64], names: list[str], model: str
 ) -> tuple[Array, dict[str, dict[int, float]], dict[str, str]]:
-    """The panel with missing held objectives filled, the held objectives and the skipped strategies (reasons)."""
+    """The panel with missing held objectives filled, the held objectives and the skipped strategies (reasons).
+
+    Sessions are counted first (held objectives are judged on the regressor states, which need usable
+    transitions), then the held objectives, then the transitions against the parameters left to estimate.
+    """
     work = arr.copy()
     held: dict[str, dict[int, float]] = {}
     skipped: dict[str, str] = {}
     for g, name in enumerate(names):
         sel = groups == g
         h = find_held(arr[sel])
+        missing = {j: v for j, v in h.items() if math.isnan(v)}
+        filled = fill_missing(arr[sel], missing)
+        valid = np.isfinite(filled[:, :-1]).all(axis=2) & np.isfinite(filled[:, 1:]).all(axis=2)
         if model == "pooled":
-            missing = [OBJECTIVE_NAMES[j] for j, v in h.items() if math.isnan(v)]
-            h = {}
+            h = missing
             if missing:
-                skipped[name] = f"{', '.join(missing)} missing in every state; model 'pooled' needs all three"
+                names_missing = ", ".join(OBJECTIVE_NAMES[j] for j in missing)
+                skipped[name] = f"{names_missing} missing in every state; model 'pooled' needs all three"
+        too_few = strategy_problem(np.asarray(valid), 0) if len(missing) < 3 else None
+        if name in skipped:
+            pass
+        elif too_few is not None:
+            skipped[name] = too_few  # no or one usable session: constancy cannot be judged either
         elif len(h) == 3:
             skipped[name] = "every objective is constant or missing"
         if name not in skipped:
             work[sel] = fill_missing(arr[sel], h)
-            valid = np.isfinite(work[sel, :-1]).all(axis=2) & np.isfinite(work[sel, 1:]).all(axis=2)
             reason = strategy_problem(np.asarray(valid), n_params(model, 3 - len(h)))
             if reason is not None:
                 skipped[name] = reason
@@ -268,6 +286,7 @@ def _assemble_group(
     settings: Settings,
     held_obj: dict[int, float],
     notes: tuple[str, ...],
+    moved: frozenset[int] = frozenset(),
 ) -> StrategyFit:
     """Slice one strategy's sessions out of a fitted unit and assemble its result."""
     tr_g = type(tr)(*(a[sub] for a in tr))
@@ -283,7 +302,7 @@ def _assemble_group(
     )
     w_g = w[:, sub] if boot is not None else None
     beta_b = boot.beta if boot is not None else None
-    return assemble(name, x[sub], tr_g, st_g, beta, beta_b, w_g, held_g, group, settings, held_obj, notes)
+    return assemble(name, x[sub], tr_g, st_g, beta, beta_b, w_g, held_g, group, settings, held_obj, notes, moved)
 
 
 def _bootstrap_weights(groups: NDArray[np.int64], n_groups: int, n_boot: int, rng: np.random.Generator) -> Array:

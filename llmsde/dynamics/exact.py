@@ -62,3 +62,34 @@ def from_var(phi: Array, c: Array, q: Array, dt: float) -> ExactParams:
     return ExactParams(
         a.reshape(*batch, 3, 3), b.reshape(*batch, 3), sig.reshape(*batch, 3, 3), real_log.reshape(batch)
     )
+
+
+class StepMap(NamedTuple):
+    """One step of the discrete model: x_{k+1} = Phi x_k + c + e, e ~ N(0, Q)."""
+
+    phi: Array
+    c: Array
+    q: Array
+
+
+def step_map(a: Array, b: Array, sigma: Array, dt: float, method: str = "em") -> StepMap:
+    """The per-step map a fit of ``method`` implies for (A, b, Sigma) of any size n.
+
+    ``em``: Phi = I + A dt, c = b dt, Q = Sigma dt (the regression itself). ``exact``: Phi = exp(A dt),
+    c = int_0^dt exp(A s) ds b and Q = int_0^dt exp(A s) Sigma exp(A' s) ds, both by Van Loan's block
+    exponentials, so a singular A (a held objective's zero row) needs no inverse.
+    """
+    from scipy.linalg import expm
+
+    n = a.shape[0]
+    if method != "exact":
+        return StepMap(np.eye(n) + a * dt, b * dt, sigma * dt)
+    aug = np.zeros((n + 1, n + 1))
+    aug[:n, :n], aug[:n, n] = a, b
+    e_aug = expm(aug * dt)
+    block = np.zeros((2 * n, 2 * n))
+    block[:n, :n], block[:n, n:], block[n:, n:] = -a, sigma, a.T
+    e_block = expm(block * dt)
+    phi = e_aug[:n, :n]
+    q = phi @ e_block[:n, n:]
+    return StepMap(phi, e_aug[:n, n], 0.5 * (q + q.T))

@@ -1,14 +1,14 @@
 """Frozen, serialisable results of a fit: :class:`SdeFit` holds one :class:`StrategyFit` per strategy label.
 
-``SdeFit.to_dict()`` is the fit.json schema (``schema_version`` 2): strict JSON, every figure with a CI
-written as
-``{"value": ..., "ci": [lo, hi]}``, eigenvalues as ``[re, im]`` pairs. ``from_dict`` reads it back, so
-``simulate``
-and reports work from the file without refitting.
+``SdeFit.to_dict()`` is the fit.json schema (``schema_version`` 3): strict JSON, every figure with a CI written
+as ``{"value": ..., "ci": [lo, hi]}``, eigenvalues as ``[re, im]`` pairs. ``from_dict`` reads it back, so
+``simulate`` and reports work from the file without refitting. docs/fit.md defines every figure.
 
 Version 2 (held objectives, skipped strategies) added ``held`` per strategy and ``skipped`` at the top, and made
 ``eigenvalues`` and ``discrete_modulus`` list only the moving sub-system's modes (fewer than 3 when an objective
-is held); version 1 files are still read (no held objectives, no skipped strategies).
+is held). Version 3 made ``half_life`` the discrete half-life of the mean path (null = infinite) and added
+``phi_eigenvalues``, ``half_life_continuous``, the ``static_mean`` baseline, the collinearity diagnostics and
+each model-comparison row's ``note``. Versions 1 and 2 are still read (missing fields take their defaults).
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import numpy as np
 
 from llmsde.dynamics._estimate import Estimate, to_json
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the fit.json layout; bump on any incompatible change."""
-READABLE_VERSIONS = (1, 2)
-"""Versions :meth:`SdeFit.from_dict` reads (1 is 2 without ``held`` and ``skipped``)."""
+READABLE_VERSIONS = (1, 2, 3)
+"""Versions :meth:`SdeFit.from_dict` reads (1 is 2 without ``held`` and ``skipped``; 2 is 3 with the continuous
+half-life in ``half_life`` and without the version-3 additions)."""
 OBJECTIVE_NAMES: tuple[str, str, str] = ("security", "efficiency", "functionality")
 
 
@@ -47,7 +48,7 @@ class R2:
 
 @dataclass(frozen=True, eq=False)
 class Interference:
-    """The three views of DESIGN.md s6, each a (3, 3) estimate with a zero diagonal."""
+    """The three interference views (docs/fit.md), each a (3, 3) estimate with a zero diagonal."""
 
     corr_dx: Estimate
     """(a) Corr(dx_i, dx_j), the published definition."""
@@ -91,6 +92,10 @@ class Diagnostics:
     bootstrap_total: int
     exact_log_real: bool | None = None
     """method=exact: whether logm(Phi) is real (None for method=em)."""
+    collinearity_condition: float = math.nan
+    """Condition number of the correlation matrix of the moving objectives' regressor levels (NaN: not recorded)."""
+    collinear: tuple[str, ...] = ()
+    """Objectives flagged as nearly collinear (empty when the condition number is below the threshold)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -106,6 +111,8 @@ class Diagnostics:
             "bootstrap_valid": self.bootstrap_valid,
             "bootstrap_total": self.bootstrap_total,
             "exact_log_real": self.exact_log_real,
+            "collinearity_condition": to_json(self.collinearity_condition),
+            "collinear": list(self.collinear),
         }
 
     @classmethod
@@ -125,6 +132,8 @@ class Diagnostics:
             bootstrap_valid=int(d["bootstrap_valid"]),
             bootstrap_total=int(d["bootstrap_total"]),
             exact_log_real=d.get("exact_log_real"),
+            collinearity_condition=f(d.get("collinearity_condition")),
+            collinear=tuple(str(n) for n in d.get("collinear", ())),
         )
 
 
@@ -153,12 +162,15 @@ class StrategyFit:
     """Convergence rate -max Re(lambda)."""
     fastest_rate: Estimate
     half_life: Estimate
-    """ln 2 / rho, in iterations (NaN/null when rho <= 0)."""
+    """Iterations for the mean path's slowest mode to halve, ln 2 / -ln max|mu| (mu: eigenvalues of the step
+    map Phi); inf (null in fit.json) when max|mu| >= 1, and a CI end is inf when resamples do not contract.
+    Schema 1-2 files hold ln 2 / rho here."""
     discrete_modulus: Estimate
-    """|1 + lambda dt| per eigenvalue, shape (m,)."""
+    """|mu| per eigenvalue, shape (m,): |1 + lambda dt| for ``em``, |exp(lambda dt)| for ``exact``."""
     mode: str
+    """``marginal``, ``oscillatory``, ``alternating`` or ``exponential``, decided from the CIs (docs/fit.md)."""
     stable: bool
-    """All |1 + lambda dt| < 1 at the point estimate."""
+    """All |mu| < 1 at the point estimate."""
     equilibrium: Estimate | None
     """x* = -A^-1 b, shape (3,), from the moving sub-system (a held objective's entry is its constant, NaN when
     missing); None when that sub-system's A is singular (see ``notes``)."""
@@ -166,7 +178,8 @@ class StrategyFit:
     r2: dict[str, R2]
     """``in_sample``, ``held_out`` (one-step, k-fold by session) and ``multi_step`` (mean path, held out)."""
     baselines: dict[str, dict[str, R2]]
-    """Held-out R^2 of ``no_change`` and ``mean_change`` predictors, ``one_step`` and ``multi_step``."""
+    """Held-out R^2 of the ``no_change``, ``mean_change`` and ``static_mean`` (A = -I, no memory) predictors,
+    ``one_step`` and ``multi_step`` (``static_mean`` is absent from schema 1-2 files)."""
     diagnostics: Diagnostics
     x0_mean: tuple[float, float, float]
     """Mean initial state of the strategy's sessions (default start of ``simulate``)."""
@@ -175,6 +188,11 @@ class StrategyFit:
     notes: tuple[str, ...] = field(default_factory=tuple)
     held: dict[str, float | None] = field(default_factory=dict)
     """Objectives held out of this strategy's regression -> their constant (None when never observed)."""
+    phi_eigenvalues: Estimate | None = None
+    """Eigenvalues mu of the step map Phi (I + A dt for ``em``, exp(A dt) for ``exact``) as [re, im] rows,
+    shape (m, 2), matched to ``eigenvalues``; mu near 0 means no memory (None in schema 1-2 files)."""
+    half_life_continuous: Estimate = field(default_factory=lambda: Estimate.point(math.nan))
+    """ln 2 / (rho dt) in iterations, the continuous-time reading; inf when rho <= 0 (NaN in schema 1-2)."""
 
     @property
     def moving(self) -> tuple[int, ...]:
@@ -203,12 +221,19 @@ class StrategyFit:
         out["x0_mean"] = to_json(self.x0_mean)
         out["notes"] = list(self.notes)
         out["held"] = dict(self.held)
+        out["phi_eigenvalues"] = None if self.phi_eigenvalues is None else self.phi_eigenvalues.to_dict()
+        out["half_life_continuous"] = self.half_life_continuous.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StrategyFit:
         """Inverse of :meth:`to_dict`."""
         est = {k: Estimate.from_dict(d[k]) for k in _ESTIMATE_KEYS}
+        has_ci = int(d["diagnostics"].get("bootstrap_total", 0)) > 0
+        if "half_life_continuous" in d:
+            est["half_life"] = _half_life(d["half_life"], has_ci)
+        phi = d.get("phi_eigenvalues")
+        cont = d.get("half_life_continuous")
         x0 = [math.nan if v is None else float(v) for v in d["x0_mean"]]
         return cls(
             label=str(d["label"]),
@@ -227,8 +252,19 @@ class StrategyFit:
             method=str(d.get("method", "em")),
             notes=tuple(d.get("notes", ())),
             held={str(k): (None if v is None else float(v)) for k, v in d.get("held", {}).items()},
+            phi_eigenvalues=None if phi is None else Estimate.from_dict(phi),
+            half_life_continuous=Estimate.point(math.nan) if cont is None else _half_life(cont, has_ci),
             **est,
         )
+
+
+def _half_life(d: dict[str, Any], has_ci: bool) -> Estimate:
+    """A half-life from fit.json (schema 3): null is an infinite half-life, except a CI written without bootstrap."""
+    e = Estimate.from_dict(d)
+    inf = np.where(np.isnan(e.value), np.inf, e.value)
+    if not has_ci:
+        return Estimate(inf, e.lo, e.hi)
+    return Estimate(inf, np.where(np.isnan(e.lo), np.inf, e.lo), np.where(np.isnan(e.hi), np.inf, e.hi))
 
 
 _ESTIMATE_KEYS = (
@@ -256,6 +292,8 @@ class ModelScore:
     bic: float
     heldout_loglik: float
     """Mean held-out log-likelihood per transition (k-fold by session); higher is better."""
+    note: str = ""
+    """Why the figures are NaN, or what the model fits beyond the scored objectives ("" when nothing to say)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -263,6 +301,7 @@ class ModelScore:
             "model": self.model,
             "n_params": self.n_params,
             **{k: to_json(getattr(self, k)) for k in ("loglik", "aic", "bic", "heldout_loglik")},
+            "note": self.note,
         }
 
     @classmethod
@@ -279,6 +318,7 @@ class ModelScore:
             f(d["aic"]),
             f(d["bic"]),
             f(d["heldout_loglik"]),
+            str(d.get("note", "")),
         )
 
 

@@ -1,4 +1,4 @@
-"""Known parameters for calibration: :class:`Truth`, and :func:`reference_truth` built from DESIGN.md s6.
+"""Known parameters for calibration: :class:`Truth`, and :func:`reference_truth` from the published figures.
 
 The reference figures (rho, equilibria, R^2, two interference correlations) do not pin down A, b and Sigma, so
 the reference truth fixes the rest by a documented construction:
@@ -169,7 +169,7 @@ def _strategy(
 
 
 def reference_truth(iterations: int = 10) -> Truth:
-    """The DESIGN.md s6 reference figures turned into parameters (see the module docstring)."""
+    """The published reference figures (docs/fit.md) turned into parameters (see the module docstring)."""
     strategies: dict[str, TruthParams] = {}
     achieved: dict[str, dict[str, float]] = {}
     for name, ref in REFERENCE.items():

@@ -9,8 +9,9 @@ reuse the bootstrap multiplicities of the parameters (the fold fits themselves a
 Multi-step prediction is the mean path of the fitted model from the session's first fully observed state,
 m_{k+1} = Phi m_k + c with Phi = I + A dt and c = b dt (the same recursion for the EM and exact methods, which
 share the regression). Baselines: ``no_change`` predicts dx = 0 (x_k = x_0); ``mean_change`` predicts the
-training
-mean dx per objective (x_k = x_0 + k mean dx).
+training mean dx per objective (x_k = x_0 + k mean dx); ``static_mean`` predicts the training mean level of the
+strategy, x_{k+1} = mean (A = -I: a process with no memory), so a "fast" rho near 1 that only fits as well as
+``static_mean`` reads as "no memory" rather than as dynamics.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ from numpy.typing import NDArray
 
 from llmsde.dynamics._linear import Array, SessionStats, Transitions, residual_cross, solve, weighted
 
-PREDICTORS = ("model", "no_change", "mean_change")
+PREDICTORS = ("model", "no_change", "mean_change", "static_mean")
 
 
 class HeldOut(NamedTuple):
-    """Per-session held-out errors; predictor axis (model, no_change, mean_change) first where present."""
+    """Per-session held-out errors; predictor axis (:data:`PREDICTORS`) first where present."""
 
     sse_one: Array
-    """ndarray of shape (3, n_sessions, 3): one-step squared errors per predictor, session, objective."""
+    """ndarray of shape (4, n_sessions, 3): one-step squared errors per predictor, session, objective."""
     sse_multi: Array
-    """ndarray of shape (3, n_sessions, 3): multi-step squared errors of the level x_k, k >= 1."""
+    """ndarray of shape (4, n_sessions, 3): multi-step squared errors of the level x_k, k >= 1."""
     lsum: Array
     """ndarray of shape (n_sessions, 3): sum of the predicted levels' targets (observed x_k, k >= 1)."""
     lsq: Array
@@ -69,12 +70,18 @@ def cross_validate(
     groups: NDArray[np.int64],
     fold_of: NDArray[np.int64],
     n_regressors: int,
+    scored: NDArray[np.bool_] | None = None,
 ) -> HeldOut:
-    """For every fold: fit on the other folds, predict the held-out sessions; ``groups`` index intercepts."""
+    """For every fold: fit on the other folds, predict the held-out sessions; ``groups`` index intercepts.
+
+    ``scored`` (n_groups, 3): the objectives whose residuals enter each group's held-out likelihood (default:
+    every objective with an equation), so models can be compared on the same objectives.
+    """
     n_s, n_t, _ = x.shape
     n_groups = int(groups.max()) + 1
-    sse_one = np.full((3, n_s, 3), np.nan)
-    sse_multi = np.full((3, n_s, 3), np.nan)
+    n_pred = len(PREDICTORS)
+    sse_one = np.full((n_pred, n_s, 3), np.nan)
+    sse_multi = np.full((n_pred, n_s, 3), np.nan)
     loglik = np.full(n_s, np.nan)
     x0, k0 = _first_state(x)
     steps = np.arange(n_t)
@@ -82,6 +89,7 @@ def cross_validate(
     obs = np.isfinite(x).all(axis=2) & (ahead > 0)
     target = np.where(obs[..., None], x, 0.0)
     failed = 0
+    score_on = np.broadcast_to(mask.any(axis=0), (n_groups, 3)) if scored is None else scored
     folds = np.unique(fold_of)
     cell = np.zeros((n_groups, len(folds), n_s))
     cell[groups, np.searchsorted(folds, fold_of), np.arange(n_s)] = 1.0
@@ -97,6 +105,8 @@ def cross_validate(
         beta = sol.beta
         train = SessionStats(*(a - b[:, f_i] for a, b in zip(by_group, by_cell, strict=True)))
         mean_dx = train.ysum / np.maximum(train.n, 1.0)[:, None]
+        level_sum = train.zz[np.arange(n_groups), 3 + np.arange(n_groups), :3]
+        mean_level = (level_sum + train.ysum) / np.maximum(train.n, 1.0)[:, None]
         dof = np.maximum(train.n - n_regressors, 1.0)[:, None, None]
         sigma = residual_cross(train, np.broadcast_to(beta, (n_groups, *beta.shape))) / dof
         g_t = groups[t]
@@ -106,7 +116,9 @@ def cross_validate(
         sse_one[0, t] = (resid**2).sum(axis=1)
         sse_one[1, t] = (dx_t**2).sum(axis=1)
         sse_one[2, t] = (np.where(valid_t[..., None], dx_t - mdx[:, None, :], 0.0) ** 2).sum(axis=1)
-        loglik[t] = _gauss_loglik(resid, valid_t, sigma, g_t, np.asarray(mask.any(axis=0)))
+        lvl = mean_level[g_t][:, None, :]
+        sse_one[3, t] = (np.where(valid_t[..., None], tr.features[t][..., :3] + dx_t - lvl, 0.0) ** 2).sum(axis=1)
+        loglik[t] = _gauss_loglik(resid, valid_t, sigma, g_t, score_on)
         phi = np.eye(3) + beta[:3, :].T
         c_rows = beta[3:, :]
         c = c_rows[g_t] if len(c_rows) > 1 else np.broadcast_to(c_rows[0], (len(t), 3))
@@ -118,7 +130,12 @@ def cross_validate(
             m = np.where((k >= k0_t)[:, None], m @ phi.T + c, m)
         lin = np.clip(ahead[t], 0, None)[..., None]
         obs_t, target_t = obs[t][..., None], target[t]
-        preds = (path, np.broadcast_to(x0[t][:, None, :], path.shape), x0[t][:, None, :] + lin * mdx[:, None])
+        preds = (
+            path,
+            np.broadcast_to(x0[t][:, None, :], path.shape),
+            x0[t][:, None, :] + lin * mdx[:, None],
+            np.broadcast_to(lvl, path.shape),
+        )
         for p_i, pred in enumerate(preds):
             sse_multi[p_i, t] = (np.where(obs_t, target_t - pred, 0.0) ** 2).sum(axis=1)
     return HeldOut(
@@ -133,26 +150,29 @@ def cross_validate(
 
 
 def _gauss_loglik(
-    resid: Array, valid: NDArray[np.bool_], sigma: Array, group: NDArray[np.int64], fitted: NDArray[np.bool_]
+    resid: Array, valid: NDArray[np.bool_], sigma: Array, group: NDArray[np.int64], scored: NDArray[np.bool_]
 ) -> Array:
     """Sum over each session's valid transitions of log N(e; 0, Sigma of the session's group).
 
-    Only the ``fitted`` objectives count: a held objective has no residual and a zero row of Sigma.
+    Only the objectives ``scored[group]`` count (the marginal density of those residuals): a held objective has
+    no residual and a zero row of Sigma.
     """
-    idx = np.flatnonzero(fitted)
-    resid, sigma = resid[..., idx], sigma[..., idx[:, None], idx[None, :]]
-    sign, logdet = np.linalg.slogdet(sigma)
-    logdet = np.where(sign > 0, logdet, np.nan)
-    inv = np.linalg.pinv(sigma)
-    quad = np.einsum("sti,sij,stj->st", resid, inv[group], resid)
-    per = -0.5 * (len(idx) * math.log(2 * math.pi) + logdet[group][:, None] + quad)
-    return np.asarray(np.where(valid, per, 0.0).sum(axis=1), dtype=np.float64)
+    out = np.zeros(len(group))
+    for g in np.unique(group):
+        rows = group == g
+        idx = np.flatnonzero(scored[g])
+        r, sig = resid[rows][..., idx], sigma[g][np.ix_(idx, idx)]
+        sign, logdet = np.linalg.slogdet(sig)
+        quad = np.einsum("sti,ij,stj->st", r, np.linalg.pinv(sig), r)
+        per = -0.5 * (len(idx) * math.log(2 * math.pi) + (logdet if sign > 0 else math.nan) + quad)
+        out[rows] = np.where(valid[rows], per, 0.0).sum(axis=1)
+    return out
 
 
 def r2_one_step(held: HeldOut, stats: SessionStats, w: Array) -> tuple[Array, Array]:
     """Held-out one-step R^2 per predictor under session weights ``w`` (..., n_sessions).
 
-    Returns per-objective (..., 3 predictors, 3) and overall (..., 3 predictors); SST is around the held-out
+    Returns per-objective (..., 4 predictors, 3) and overall (..., 4 predictors); SST is around the held-out
     sessions' own mean change, so ``mean_change`` scores slightly below 0 and ``model`` above it when it
     helps.
     """

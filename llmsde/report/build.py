@@ -71,6 +71,9 @@ def _fit_table(fit: SdeFit) -> Table:
             eq = "[" + ", ".join(f"{v:.2f}" if math.isfinite(v) else "n/a" for v in sf.equilibrium.value) + "]"
         held = sf.r2.get("held_out")
         r2 = f"{float(held.overall.value):.2f}" if held is not None else "n/a"
+        static = sf.baselines.get("static_mean")
+        if static is not None:
+            r2 += f" ({float(static['one_step'].overall.value):.2f})"
         rows.append(
             (
                 label,
@@ -98,7 +101,7 @@ def _fit_table(fit: SdeFit) -> Table:
             "discrete-stable",
             "equilibrium [S, E, F]",
             "security trend [CI]",
-            "R^2 held-out",
+            "R^2 held-out (static mean: no memory)",
         ),
         tuple(rows),
         "security trend = x*_security minus the mean start: where refinement takes security in the long run; "
@@ -184,14 +187,17 @@ def build_document(inp: ReportInput) -> ReportDoc:
         if sf.held
     ]
     findings += [f"{label}: not fitted ({reason})." for label, reason in fit.skipped.items()]
-    figs = _figures(inp)
-    sections = [
-        Section("Summary", bullets=tuple(findings) + inp.notes, tables=(_fit_table(fit),)),
-        Section("Trajectories", figures=(figs[0],)),
-        Section("Phase portraits", figures=(figs[1],)),
-        Section("Interference", figures=(figs[2],)),
-        Section("Stability", figures=(figs[3],)),
-    ]
+    if not fit.strategies:
+        findings.insert(0, "Nothing could be fitted: every strategy was skipped (reasons below), so no figures.")
+    sections = [Section("Summary", bullets=tuple(findings) + inp.notes, tables=(_fit_table(fit),))]
+    if fit.strategies:
+        figs = _figures(inp)
+        sections += [
+            Section("Trajectories", figures=(figs[0],)),
+            Section("Phase portraits", figures=(figs[1],)),
+            Section("Interference", figures=(figs[2],)),
+            Section("Stability", figures=(figs[3],)),
+        ]
     if inp.rows:
         sections.append(Section("Tasks, tokens and failures", tables=(task_table(inp.rows), usage_table(inp.rows))))
     meta = fit.meta

@@ -28,7 +28,7 @@ VIEW_TITLES: dict[str, str] = {
     "coupling_normalised": "(b) drift coupling A_ij / |A_ii|",
     "noise_corr": "(c) noise correlation",
 }
-"""The three interference views of DESIGN.md s6, in the order drawn."""
+"""The three interference views (docs/fit.md), in the order drawn."""
 
 
 class MatrixView(NamedTuple):

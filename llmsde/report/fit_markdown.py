@@ -46,6 +46,10 @@ def _cell(e: Estimate, i: int, j: int, digits: int = 3) -> str:
     return f"{fmt(e.value[i, j], digits)} [{fmt(e.lo[i, j], digits)}, {fmt(e.hi[i, j], digits)}]"
 
 
+def _cell1(e: Estimate, k: int, digits: int = 3) -> str:
+    return f"{fmt(e.value[k], digits)} [{fmt(e.lo[k], digits)}, {fmt(e.hi[k], digits)}]"
+
+
 def _strategy(sf: StrategyFit) -> list[str]:
     lines = [f"## Strategy {sf.label}", ""]
     lines += [
@@ -63,16 +67,27 @@ def _strategy(sf: StrategyFit) -> list[str]:
     lines += ["", "Diffusion Sigma (per iteration):", ""] + _matrix(sf.Sigma)
     if sf.equilibrium is not None:
         lines += ["", "Equilibrium x* = -A^-1 b:", ""] + _vector(sf.equilibrium, 2)
+    phi = sf.phi_eigenvalues
     eig_rows = [
         [
             str(k + 1),
             _cell(sf.eigenvalues, k, 0),
             _cell(sf.eigenvalues, k, 1),
-            f"{fmt(sf.discrete_modulus.value[k], 3)}",
+            "-" if phi is None else _cell(phi, k, 0),
+            "-" if phi is None else _cell(phi, k, 1),
+            _cell1(sf.discrete_modulus, k),
         ]
         for k in range(len(sf.discrete_modulus.value))
     ]
-    lines += ["", "Eigenvalues of A (slowest first):", ""] + _table(["mode", "Re", "Im", "|1+lambda dt|"], eig_rows)
+    lines += ["", "Eigenvalues of A and of the step map Phi (mu), slowest first:", ""] + _table(
+        ["mode", "Re lambda", "Im lambda", "Re mu", "Im mu", "|mu|"], eig_rows
+    )
+    lines += [
+        "",
+        f"Mode: {sf.mode}; half-life {fmt(sf.half_life.value, 2)} [{fmt(sf.half_life.lo, 2)}, "
+        f"{fmt(sf.half_life.hi, 2)}] iterations (ln 2 / -ln max|mu|; continuous reading ln 2 / rho: "
+        f"{fmt(sf.half_life_continuous.value, 2)}).",
+    ]
     lines += ["", "Interference, view (a) Corr(dx_i, dx_j):", ""] + _matrix(sf.interference.corr_dx, 2)
     lines += ["", "Interference, view (b) drift coupling A_ij (i != j):", ""] + _matrix(sf.interference.coupling)
     lines += ["", "Interference, view (c) noise correlation:", ""] + _matrix(sf.interference.noise_corr, 2)
@@ -123,11 +138,22 @@ def render_fit_markdown(fit: SdeFit, source: str = "", usage: Mapping[str, Any] 
         f"{m.get('ci', 'percentile')} CIs), {m.get('folds')}-fold cross-validation by session, "
         f"seed {m.get('random_state')}.",
         "",
-        "dx = (A x + b) dt + Sigma^1/2 dW per strategy; rho = -max Re(lambda(A)); half-life in iterations.",
+        "dx = (A x + b) dt + Sigma^1/2 dW per strategy; rho = -max Re(lambda(A)); mu = eigenvalues of the step "
+        "map Phi (I + A dt for em, exp(A dt) for exact); half-life ln 2 / -ln max|mu| in iterations (inf: no "
+        "contraction). Every definition: docs/fit.md.",
         "",
     ]
-    cols, rows = summary_rows(fit)
-    lines += _table(cols, rows) + [""]
+    if fit.strategies:
+        cols, rows = summary_rows(fit)
+        lines += _table(cols, rows) + [""]
+    else:
+        lines += [
+            "## Nothing could be fitted",
+            "",
+            "No strategy had data the linear SDE can be fitted to (each one's reason is below): run more sessions "
+            "or iterations per strategy, or tasks on which the objectives vary.",
+            "",
+        ]
     if fit.skipped:
         lines += ["## Skipped strategies", "", "These strategies could not be fitted:", ""]
         lines += _table(["strategy", "reason"], [list(r) for r in skipped_rows(fit)]) + [""]

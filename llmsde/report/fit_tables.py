@@ -1,8 +1,8 @@
 """Plain rows (lists of strings) describing a fit, for the terminal table and for fit.md.
 
-Shape of DESIGN.md section 6: per strategy rho with its CI, every eigenvalue, |1 + lambda dt|, mode, R^2 in
-and out
-of sample, equilibrium and the interference views. No rich here: render.py draws the rows.
+Per strategy (docs/fit.md defines each figure): rho with its CI, every eigenvalue of A and of the step map Phi,
+|mu|, the discrete half-life, mode, R^2 in and out of sample beside the baselines, equilibrium and the
+interference views. No rich here: render.py draws the rows.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ __all__ = [
     "fmt",
     "fmt_ci",
     "held_text",
+    "phi_text",
     "skipped_rows",
     "strategy_rows",
     "summary_rows",
@@ -28,18 +29,20 @@ __all__ = [
 SUMMARY_METRICS: tuple[str, ...] = (
     "sessions / transitions",
     "rho [CI]",
-    "half-life (iterations)",
-    "eigenvalues",
-    "|1 + lambda dt|",
+    "half-life (iterations) [CI]",
+    "eigenvalues of A",
+    "eigenvalues of Phi [CI]",
+    "|mu| = |eig Phi|",
     "mode",
     "R2 in / held-out / multi-step",
+    "held-out R2 static mean (no memory)",
     "equilibrium [S, E, F]",
     "Corr(dF, dE) [CI]",
     "Corr(dF, dS) [CI]",
     "held fixed (not fitted)",
 )
-"""Rows of the summary table (one column per strategy), in the order of DESIGN.md section 6; eigenvalues and
-|1 + lambda dt| are those of the moving objectives (a held objective has no mode)."""
+"""Rows of the summary table (one column per strategy); eigenvalues and |mu| are those of the moving objectives
+(a held objective has no mode). Phi = I + A dt for ``em``, exp(A dt) for ``exact``."""
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "model",
     "params",
@@ -47,6 +50,7 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "AIC",
     "BIC",
     "held-out log-lik / transition",
+    "note",
 )
 CALIBRATION_COLUMNS: tuple[str, ...] = (
     "strategy",
@@ -94,15 +98,18 @@ def summary_rows(fit: SdeFit) -> tuple[tuple[str, ...], list[list[str]]]:
     cells: list[list[str]] = []
     for sf in fit.strategies.values():
         eig = ", ".join(_complex(float(r), float(i)) for r, i in sf.eigenvalues.value)
+        static = sf.baselines.get("static_mean")
         cells.append(
             [
                 f"{sf.n_sessions} / {sf.n_transitions}" + (f" ({sf.n_dropped} dropped)" if sf.n_dropped else ""),
                 fmt_ci(sf.rho),
-                fmt(sf.half_life.value, 1),
+                fmt_ci(sf.half_life, 1),
                 eig,
+                phi_text(sf),
                 _vector(sf.discrete_modulus.value),
                 sf.mode + ("" if sf.stable else " (unstable)"),
                 " / ".join(fmt(sf.r2[k].overall.value) for k in ("in_sample", "held_out", "multi_step")),
+                "-" if static is None else fmt(static["one_step"].overall.value),
                 "none (A singular)" if sf.equilibrium is None else _vector(sf.equilibrium.value),
                 _entry_ci(sf.interference.corr_dx, 2, 1),
                 _entry_ci(sf.interference.corr_dx, 2, 0),
@@ -111,6 +118,19 @@ def summary_rows(fit: SdeFit) -> tuple[tuple[str, ...], list[list[str]]]:
         )
     rows = [[metric, *(c[i] for c in cells)] for i, metric in enumerate(SUMMARY_METRICS)]
     return ("", *fit.strategies), rows
+
+
+def phi_text(sf: StrategyFit) -> str:
+    """Each multiplier mu with the CI of its real part, e.g. "0.02 [-0.10, 0.14], -0.31 [-0.42, -0.20]"."""
+    phi = sf.phi_eigenvalues
+    if phi is None:
+        return "-"
+    parts = []
+    for k in range(phi.value.shape[0]):
+        re = Estimate(phi.value[k, 0], phi.lo[k, 0], phi.hi[k, 0])
+        im = float(phi.value[k, 1])
+        parts.append(fmt_ci(re) + (f" {'+' if im >= 0 else '-'} {fmt(abs(im))}i" if abs(im) >= 5e-4 else ""))
+    return ", ".join(parts)
 
 
 def held_text(sf: StrategyFit) -> str:
@@ -146,17 +166,18 @@ def strategy_rows(sf: StrategyFit) -> list[tuple[str, str]]:
         ("sigma [S, E, F]", _vector(sf.sigma.value)),
         ("R2 held-out per objective", _vector(sf.r2["held_out"].per_objective.value)),
         (
-            "R2 held-out: model / no change / mean change",
+            "R2 held-out: model / " + " / ".join(k.replace("_", " ") for k in sf.baselines),
             " / ".join(
                 fmt(r.overall.value) for r in (sf.r2["held_out"], *(b["one_step"] for b in sf.baselines.values()))
             ),
         ),
         (
-            "R2 multi-step: model / no change / mean change",
+            "R2 multi-step: model / " + " / ".join(k.replace("_", " ") for k in sf.baselines),
             " / ".join(
                 fmt(r.overall.value) for r in (sf.r2["multi_step"], *(b["multi_step"] for b in sf.baselines.values()))
             ),
         ),
+        ("half-life continuous ln 2 / (rho dt)", fmt_ci(sf.half_life_continuous, 1)),
         ("residual lag-1 autocorr", _vector(sf.diagnostics.residual_autocorr)),
         (
             "residual normality p (JB)",
@@ -167,6 +188,11 @@ def strategy_rows(sf: StrategyFit) -> list[tuple[str, str]]:
             "[" + ", ".join(f"{fmt(100 * f, 0)}%" for f in sf.diagnostics.boundary_fraction) + "]",
         ),
         ("design condition number", fmt(sf.diagnostics.condition_number, 1)),
+        (
+            "collinearity (standardised levels)",
+            fmt(sf.diagnostics.collinearity_condition, 1)
+            + (f": {', '.join(sf.diagnostics.collinear)}" if sf.diagnostics.collinear else ""),
+        ),
         ("bootstrap resamples used", f"{sf.diagnostics.bootstrap_valid}/{sf.diagnostics.bootstrap_total}"),
     ]
     out += [("note", n) for n in sf.notes]
@@ -188,6 +214,7 @@ def comparison_rows(fit: SdeFit) -> tuple[tuple[str, ...], list[list[str]]]:
             fmt(m.aic, 1),
             fmt(m.bic, 1),
             fmt(m.heldout_loglik, 3),
+            m.note or "-",
         ]
         for m in fit.model_comparison
     ]

@@ -43,7 +43,7 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_fit_writes_strict_json_and_markdown(fitted: Path) -> None:
     doc = json.loads((fitted / "fit.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
-    assert doc["schema_version"] == 2 and set(doc["strategies"]) == {"EF", "SF", "FF", "AI"} and not doc["skipped"]
+    assert doc["schema_version"] == 3 and set(doc["strategies"]) == {"EF", "SF", "FF", "AI"} and not doc["skipped"]
     assert doc["meta"]["n_bootstrap"] == 60
     md = (fitted / "fit.md").read_text()
     assert md.startswith("# SDE fit") and "## Strategy SF" in md and "## Model comparison" in md
@@ -82,7 +82,7 @@ def test_fit_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.Capt
     cases = [
         ["fit", str(tmp_path / "nope.csv")],
         ["fit", str(tmp_path / "p.csv"), "--method", "rk4"],
-        ["fit", str(tmp_path / "p.csv"), "--bootstrap", "10"],
+        ["fit", str(tmp_path / "p.csv"), "--folds", "1"],
     ]
     for args in cases:
         code, _, err = _main(args, capsys)
@@ -188,7 +188,13 @@ def test_calibrate_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0
     doc = json.loads(out)
     assert set(doc["strategies"]) == {"SF"}
-    for param in ("rho", "A", "b", "Sigma"):
+    for param in ("rho", "half_life", "A", "b", "Sigma"):
         assert {"bias", "rmse", "coverage"} <= set(doc["strategies"]["SF"][param])
+    assert doc["settings"]["method"] == "em"
+    args = ["calibrate", "--truth", str(tmp_path / "truth.json"), "--sessions", "20", "--replications", "2"]
+    code, out, _ = _main([*args, "--bootstrap", "30", "--method", "exact", "--json"], capsys)
+    assert code == 0 and json.loads(out)["settings"]["method"] == "exact"
+    code, _, err = _main([*args, "--method", "rk4"], capsys)
+    assert code == 2 and "method must be one of em, exact" in err
     code, _, err = _main(["calibrate", "--truth", str(tmp_path / "none.json")], capsys)
     assert code == 2 and "truth file not found" in err

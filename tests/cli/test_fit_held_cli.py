@@ -71,7 +71,8 @@ def test_panel_with_missing_objective_and_unfittable_strategy(
     assert any("[SEC]" in ln and "value not available" in ln for ln in fails)
 
 
-def test_no_fittable_strategy_is_exit_2_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_fittable_strategy_is_exit_0_and_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 10 section 4: data that allow no fit are a result (fit.json/fit.md say why), not bad input."""
     with (tmp_path / "p.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["session", "strategy", "k", "security", "efficiency", "functionality"])
@@ -79,10 +80,15 @@ def test_no_fittable_strategy_is_exit_2_one_line(tmp_path: Path, capsys: pytest.
             w.writerow(["a", "A", k, 1 + k, 2, 3 * k])
             w.writerow(["b", "B", k, 10, 10, 10])
             w.writerow(["c", "B", k, 10, 10, 10])
-    code, _, err = _main(["fit", str(tmp_path / "p.csv")], capsys)
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert code == 2 and len(lines) == 1, err
-    assert "no strategy can be fitted: A: one session" in lines[0] and "B: every objective is constant" in lines[0]
+    code, out, err = _main(["fit", str(tmp_path / "p.csv"), "--bootstrap", "20"], capsys)
+    assert code == 0 and "Traceback" not in err, err
+    assert "nothing could be fitted" in out and "one session" in out and "every objective is constant" in out
+    assert "no strategy could be fitted" in err
+    doc = json.loads((tmp_path / "fit.json").read_text())
+    assert doc["strategies"] == {} and doc["model_comparison"] == []
+    assert doc["skipped"]["A"].startswith("one session") and doc["skipped"]["B"].startswith("every objective")
+    md = (tmp_path / "fit.md").read_text()
+    assert "## Nothing could be fitted" in md and "| A | one session" in md
 
 
 @pytest.mark.slow

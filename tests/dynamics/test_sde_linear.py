@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from sde_data import one
@@ -94,6 +96,23 @@ def test_exact_conversion_flags_negative_eigenvalues() -> None:
 def test_mode(lam: list[float], expected: str) -> None:
     assert stability.mode(np.array(lam, dtype=complex)) == expected
     assert stability.mode(np.array([-0.2 + 0.3j, -0.2 - 0.3j, -1.0])) == "oscillatory"
+    assert stability.mode(np.array([-0.2, -1.5 + 0j])) == "alternating"
+
+
+def test_mode_from_cis_overrides_the_point_estimate() -> None:
+    lam = np.array([-0.3 + 1e-3j, -0.3 - 1e-3j])
+    mu = 1.0 + lam
+    im_ci = (np.array([-0.05, -0.06]), np.array([0.06, 0.05]))
+    mu_ci = (np.array([0.6, 0.6]), np.array([0.8, 0.8]))
+    assert stability.mode(lam) == "oscillatory"
+    assert stability.mode(lam, mu, (0.2, 0.4), im_ci, mu_ci) == "exponential"
+    assert stability.mode(lam, mu, (-0.01, 0.4), im_ci, mu_ci) == "marginal"
+    assert stability.mode(lam, mu, (0.2, 0.4), (im_ci[0] + 0.1, im_ci[1] + 0.1), mu_ci) == "oscillatory"
+
+
+def test_half_life_maps_non_contracting_rates_to_infinity() -> None:
+    out = stability.half_life(np.array([math.log(2.0), 0.0, -0.1, np.nan]))
+    assert out[0] == pytest.approx(1.0) and math.isinf(out[1]) and math.isinf(out[2]) and math.isnan(out[3])
 
 
 def test_lag1_autocorr_matches_explicit_pairs() -> None:
@@ -109,3 +128,25 @@ def test_lag1_autocorr_matches_explicit_pairs() -> None:
         want = np.corrcoef(resid[:, :-1, j][pair], resid[:, 1:, j][pair])[0, 1]
         assert got[j] == pytest.approx(want, abs=1e-12)
     assert got[0] > 0.3
+
+
+def test_exact_step_map_matches_quadrature_and_inverts_from_var() -> None:
+    """Phi = expm(A dt), c = int exp(As) ds b, Q = int exp(As) Sigma exp(A's) ds (Van Loan vs quadrature)."""
+    from scipy.integrate import quad_vec
+    from scipy.linalg import expm
+
+    from llmsde.dynamics.exact import from_var, step_map
+
+    a = np.array([[-0.35, 0.0, 0.0], [0.05, -0.45, 0.0], [-0.03, -0.08, -0.55]])
+    b = np.array([1.8, 2.0, 4.2])
+    sig = np.array([[0.20, 0.02, -0.03], [0.02, 0.25, -0.05], [-0.03, -0.05, 0.30]])
+    m = step_map(a, b, sig, 0.7, "exact")
+    np.testing.assert_allclose(m.phi, expm(0.7 * a), atol=1e-12)
+    np.testing.assert_allclose(m.c, quad_vec(lambda s: expm(a * s) @ b, 0, 0.7)[0], atol=1e-10)
+    np.testing.assert_allclose(m.q, quad_vec(lambda s: expm(a * s) @ sig @ expm(a * s).T, 0, 0.7)[0], atol=1e-10)
+    back = from_var(m.phi, m.c, m.q, 0.7)
+    np.testing.assert_allclose(back.a, a, atol=1e-10)
+    np.testing.assert_allclose(back.sigma, sig, atol=1e-10)
+    em = step_map(a, b, sig, 0.7, "em")
+    np.testing.assert_allclose(em.phi, np.eye(3) + 0.7 * a)
+    np.testing.assert_allclose(em.q, 0.7 * sig)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+import shutil
+from pathlib import Path
 
-from llmsde.checks import COMPARED_METRICS, bootstrap_metrics, compare_draws, compare_fits
+import numpy as np
+import pytest
+
+from llmsde import api
+from llmsde.checks import COMPARED_METRICS, bootstrap_metrics, compare_draws, compare_fits, independent_streams
+from llmsde.config import build_config
 from llmsde.dynamics import LinearSdeEstimator, reference_truth, simulate_panel
 
 
@@ -67,3 +73,28 @@ def test_only_common_strategies_are_compared_and_outputs_render() -> None:
     assert "# Comparison: part vs full" in md and "Strategies only in `full`" in md and "| SF | rho |" in md
     js = comp.to_dict()
     assert js["mode"] == "stored_ci" and len(js["differences"]) == 2 * len(COMPARED_METRICS)
+
+
+def test_a_panel_compared_with_its_copy_has_ci_of_positive_width() -> None:
+    """Issue 12 item 12: one seed for both bootstraps paired the resamples, so a copy gave CIs of exactly [0, 0]."""
+    x, labels = _panel(seed=31)
+    paired = [bootstrap_metrics(x, labels, COMPARED_METRICS, n_bootstrap=30, seed=0) for _ in range(2)]
+    same = compare_draws(*paired, "a", "copy")
+    assert all(d.lo == d.hi == 0.0 for d in same.differences)  # what the old seeding produced
+    a, b = (bootstrap_metrics(x, labels, COMPARED_METRICS, n_bootstrap=30, seed=s) for s in independent_streams(0, 2))
+    cmp = compare_draws(a, b, "a", "copy")
+    assert all(d.diff == 0.0 for d in cmp.differences)
+    assert all(d.hi - d.lo > 0 for d in cmp.differences if d.metric == "rho")
+    assert not any(d.significant for d in cmp.differences)
+
+
+@pytest.mark.slow
+def test_api_compare_of_a_run_and_its_copy_uses_independent_streams(tmp_path: Path) -> None:
+    config = {"sessions": 6, "iterations": 3, "strategies": ["SF", "FF"], "tasks": ["merge_intervals"], "seed": 5}
+    summary = api.run_study(build_config({**config, "out": str(tmp_path / "runs")}))
+    copy = tmp_path / "copy"
+    shutil.copytree(summary.run_dir, copy)
+    cmp = api.compare(summary.run_dir, copy, n_bootstrap=40, seed=0)
+    assert cmp.mode == "bootstrap" and "independent session bootstraps" in cmp.method_note
+    rho = [d for d in cmp.differences if d.metric == "rho"]
+    assert len(rho) == 2 and all(d.diff == 0.0 and d.hi - d.lo > 0 for d in rho)

@@ -30,3 +30,16 @@ def test_report_with_missing_objective_and_skipped_strategy(tmp_path: Path) -> N
     sf_row = next(line for line in md.splitlines() if line.startswith("| SF |"))
     assert "nan" not in sf_row.lower()
     assert "AI" in md and "one session" in md
+
+
+def test_report_of_a_fit_with_nothing_fitted_says_why(tmp_path: Path) -> None:
+    """Issue 10 section 4: a run whose data allow no fit still gets a report (no figures, the reasons)."""
+    x = np.full((3, 4, 3), np.nan)
+    x[0] = 5.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LlmsdeWarning)
+        fit = LinearSdeEstimator(n_bootstrap=10).fit(x, ["A", "B", "B"])
+    assert fit.strategies == {}
+    files = write_report(ReportInput(fit, x, ("A", "B", "B")), tmp_path / "rep", formats=("md",))
+    md = files.markdown.read_text(encoding="utf-8") if files.markdown else ""
+    assert "Nothing could be fitted" in md and "A: not fitted (one session" in md and not files.figures
