@@ -27,17 +27,19 @@ from llmsde._api_fit import (
 from llmsde._api_runs import export_run, rescore_run, run_counts, serve
 from llmsde._api_tasks import TaskView, convert_tasks, import_tasks, list_tasks, show_task
 from llmsde.config import StudyConfig, build_config
+from llmsde.runner.dryrun import DryRunPlan
 from llmsde.runner.events import Progress, ProgressCallback
 from llmsde.runner.study import RunStart, RunSummary
 
 if TYPE_CHECKING:
-    from llmsde.checks import CheckReport, Comparison
+    from llmsde.checks import CheckReport, Comparison, ModelComparison
     from llmsde.dynamics import SdeFit
     from llmsde.report.build import ReportFiles
     from llmsde.scoring.result import ScoreResult
     from llmsde.store.panel import Panel
 
 __all__ = [
+    "DryRunPlan",
     "FitOutcome",
     "Progress",
     "RunStart",
@@ -49,7 +51,9 @@ __all__ = [
     "calibration_rows",
     "check",
     "compare",
+    "compare_models",
     "convert_tasks",
+    "dry_run",
     "export_run",
     "fit",
     "fit_comparison_rows",
@@ -95,14 +99,26 @@ def resume_run(
     run_dir: str | Path,
     *,
     concurrency: int | None = None,
+    max_cost_usd: float | None = None,
     on_start: Callable[[RunStart], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> RunSummary:
     """Finish a stopped or killed run exactly where it stopped, with its stored config (only the concurrency
-    may change); every (session, k) ends up in the store exactly once."""
+    and the budget for the run's total spend may change); every (session, k) ends up in the store exactly
+    once."""
     from llmsde.runner.study import resume_study
 
-    return resume_study(run_dir, concurrency=concurrency, on_start=on_start, on_progress=on_progress)
+    return resume_study(
+        run_dir, concurrency=concurrency, max_cost_usd=max_cost_usd, on_start=on_start, on_progress=on_progress
+    )
+
+
+def dry_run(config: StudyConfig | None = None) -> DryRunPlan:
+    """Plan a study without calling any model or writing anything: per model the sessions, calls, estimated
+    prompt and completion tokens, cost (None without prices) and wall time (see docs/models.md)."""
+    from llmsde.runner.dryrun import plan_study
+
+    return plan_study(config or build_config({}))
 
 
 def score_file(code_file: str | Path, task_id: str, config: str | Path | None = None) -> ScoreResult:
@@ -139,11 +155,16 @@ def load_run_rows(run_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def load_run_usage(run_dir: str | Path) -> dict[str, Any]:
-    """Totals over a run's model calls: calls, prompt/completion tokens, retries, mean latency, cost (or None)."""
+    """Totals over a run's model calls: calls, prompt/completion tokens, retries, mean latency, cost (or None);
+    a multi-model run adds ``by_model`` (label -> the same totals)."""
     from llmsde.store import RunStore
 
     with RunStore.open(run_dir) as store:
-        return store.usage_totals()
+        usage = store.usage_totals()
+        by_model = store.usage_by_model()
+    if any(by_model):
+        usage["by_model"] = by_model
+    return usage
 
 
 def load_run(run_dir: str | Path) -> Panel:

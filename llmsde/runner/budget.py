@@ -23,8 +23,8 @@ __all__ = ["Budget", "BudgetedProvider", "budget_providers", "message_tokens", "
 
 CHARS_PER_TOKEN = 4
 """The same rough size the surrogate and the context trimming use; no tokenizer is needed for a budget."""
-REPLY_OVERHEAD_TOKENS = 24
-"""A reply is the code plus a fence and a sentence or two around it."""
+REPLY_OVERHEAD_TOKENS = 40
+"""A reply is the code plus a fence and a sentence or two around it (measured: 30-45 tokens)."""
 
 
 def message_tokens(messages: Sequence[ChatMessage]) -> int:
