@@ -267,6 +267,27 @@ def compare(a: str | Path, b: str | Path, *, n_bootstrap: int = 200, seed: int =
     return compare_fits(resolve(pa), resolve(pb), na, nb)
 
 
+def compare_models(run_dir: str | Path, *, n_bootstrap: int = 200, seed: int = 0) -> ModelComparison:
+    """Within one multi-model run: per strategy and metric, each later model minus each earlier one, with
+    paired bootstrap CIs that resample tasks jointly across the models (see docs/models.md)."""
+    from llmsde.checks import compare_models_paired
+    from llmsde.errors import RunDirError
+    from llmsde.store.panel import panel_from_records
+
+    path = Path(run_dir)
+    if not _is_run(path):
+        raise RunDirError(f"{path} is not a run directory (no store.sqlite)", "pass runs/<run-id>/ from `llmsde run`")
+    rows = load_run_rows(path)
+    panel = panel_from_records(rows)
+    first = {}
+    for row in rows:
+        first.setdefault(row["session"], row)
+    strategies = [str(first[s]["strategy"]) for s in panel.session_ids]
+    tasks = [str(first[s]["task"]) for s in panel.session_ids]
+    models = list(panel.models) or [""] * len(strategies)
+    return compare_models_paired(panel.x, models, strategies, tasks, n_bootstrap=n_bootstrap, seed=seed)
+
+
 def check(fit: str | Path, rules: str | Path, baseline: str | Path | None = None) -> CheckReport:
     """Evaluate a rules TOML against a fit.json (or a run directory holding one), optionally against a
     baseline fit; a failed gate is a result (``CheckReport.passed``), an invalid rules file a ConfigError."""

@@ -54,7 +54,11 @@ def plan_sessions(
         raise ConfigError("no strategies selected", "pass --strategies, e.g. EF,SF")
     if not task_ids:
         raise ConfigError("no tasks selected", "pass --tasks, e.g. builtin")
-    if len(set(strategies)) != len(strategies) or len(set(task_ids)) != len(task_ids) or len(set(models)) != len(models):
+    if (
+        len(set(strategies)) != len(strategies)
+        or len(set(task_ids)) != len(task_ids)
+        or len(set(models)) != len(models)
+    ):
         raise ConfigError("strategies, tasks and models must not repeat", "list each name once")
     rows: list[SessionRow] = []
     for j in range(sessions_per_strategy):
