@@ -228,6 +228,7 @@ def report(
         rows = store.iteration_rows()
         manifest = store.manifest()
         counts = store.counts()
+        spend = {k: v for k, v in store.usage_by_model().items() if k}
     panel = load_run(path)
     facts = (
         ("run", manifest.run_id),
@@ -240,7 +241,7 @@ def report(
     surrogate = manifest.provider == "surrogate"
     notes = ("The surrogate provider is an offline simulator, not an LLM.",) if surrogate else ()
     title = f"llmsde report: {manifest.run_id}"
-    inp = ReportInput(fit, panel.x, panel.labels, rows, facts, title, seed, notes)
+    inp = ReportInput(fit, panel.x, panel.labels, rows, facts, title, seed, notes, spend)
     return write_report(inp, Path(out) if out is not None else path / "report", formats)
 
 
@@ -279,7 +280,7 @@ def compare_models(run_dir: str | Path, *, n_bootstrap: int = 200, seed: int = 0
         raise RunDirError(f"{path} is not a run directory (no store.sqlite)", "pass runs/<run-id>/ from `llmsde run`")
     rows = load_run_rows(path)
     panel = panel_from_records(rows)
-    first = {}
+    first: dict[str, dict[str, Any]] = {}
     for row in rows:
         first.setdefault(row["session"], row)
     strategies = [str(first[s]["strategy"]) for s in panel.session_ids]

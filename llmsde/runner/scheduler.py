@@ -15,7 +15,6 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import cast
 
 from llmsde.config import StudyConfig
 from llmsde.errors import BudgetExceeded, LlmsdeError, ProviderError
@@ -93,7 +92,7 @@ async def execute_run(
     same for a fresh run and a resumed one: each session's state is rebuilt from what is stored.
     """
     tracker = _Tracker(store, config, on_progress)
-    providers = cast(Mapping[str, Provider], provider) if isinstance(provider, Mapping) else {"": provider}
+    providers = provider if isinstance(provider, Mapping) else {"": provider}
     settings = config.model_providers()
     ctx = RunContext(
         config=config,
