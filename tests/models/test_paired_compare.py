@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llmsde.checks import COMPARED_METRICS, bootstrap_metrics, compare_draws, compare_models_paired
+from llmsde.checks import COMPARED_METRICS, Difference, bootstrap_metrics, compare_draws, compare_models_paired
 from llmsde.errors import FitInputError
 
 N_TASKS, REPS, STEPS = 10, 2, 8
@@ -61,9 +61,9 @@ def test_pairing_gives_narrower_intervals_than_independent_bootstraps() -> None:
     ]
     independent = compare_draws(draws[0], draws[1], "a", "b")
 
-    def width(diffs: tuple[object, ...]) -> float:
-        d = next(d for d in diffs if getattr(d, "metric") == "equilibrium.security")
-        return float(getattr(d, "hi") - getattr(d, "lo"))
+    def width(diffs: tuple[Difference, ...]) -> float:
+        d = next(d for d in diffs if d.metric == "equilibrium.security")
+        return d.hi - d.lo
 
     assert width(paired.pairs[0].differences) < 0.5 * width(independent.differences)
 
