@@ -134,6 +134,9 @@ class EstimateConfig(_Strict):
     """Expected tokens per reply; None: the size of the code being refined (seed code) plus a short preamble."""
     latency_s: float = Field(5.0, ge=0)
     """Assumed seconds per model call, for the estimated wall time."""
+    code_growth: float = Field(0.06, ge=0, le=1)
+    """Assumed growth of the code per iteration (refined code gets longer: 6-8% per iteration measured with
+    the surrogate); it enlarges both the replies and the prompts that carry the code back."""
 
 
 class SandboxConfig(_Strict):

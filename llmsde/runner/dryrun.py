@@ -4,7 +4,8 @@ The plan is the real one (same sessions, tasks, strategy templates and seeds as 
 built with the session loop's own :func:`~llmsde.runner.session.build_messages`, with ``history = "full"``
 conversations growing and being trimmed as they would; the one thing a dry run cannot know is what the model
 answers, so each reply is assumed to return code the size of the code being refined (the seed code, or the
-task's reference solution when there is none) plus a short preamble, or ``[estimate] completion_tokens``.
+task's reference solution when there is none), grown by ``[estimate] code_growth`` per iteration, plus a short
+preamble; or ``[estimate] completion_tokens`` per reply when set.
 Costs use each model's ``prices`` (None without them); wall time assumes ``[estimate] latency_s`` per call
 with ``concurrency`` sessions in flight.
 """
@@ -15,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from llmsde.config import ProviderConfig, StudyConfig
+from llmsde.config import EstimateConfig, ProviderConfig, StudyConfig
 from llmsde.runner.budget import CHARS_PER_TOKEN, call_cost_usd, message_tokens, reply_tokens
 from llmsde.runner.plan import plan_sessions
 from llmsde.runner.session import ChainState, StrategyLike, build_messages
@@ -76,18 +77,30 @@ def _code_guess(task: Task) -> str:
     return task.seed_code or task.reference or "x" * (NO_CODE_TOKENS * CHARS_PER_TOKEN)
 
 
+def _grown(code: str, growth: float, k: int) -> str:
+    """``code`` padded to the length it is assumed to have after k refinements."""
+    extra = round(len(code) * ((1.0 + growth) ** k - 1.0))
+    return code if extra <= 0 else f"{code}\n# {'.' * extra}"
+
+
 def _session_tokens(
-    pcfg: ProviderConfig, session: SessionRow, task: Task, strategy: StrategyLike, iterations: int, expected: int | None
+    pcfg: ProviderConfig,
+    session: SessionRow,
+    task: Task,
+    strategy: StrategyLike,
+    iterations: int,
+    estimate: EstimateConfig,
 ) -> tuple[int, int, int]:
     """(calls, prompt tokens, completion tokens) of one session, replaying its requests."""
     state = ChainState()
-    code = _code_guess(task)
+    expected = estimate.completion_tokens
     calls = prompt = completion = 0
     for k in range(iterations + 1):
         state.next_k = k
         if k == 0 and task.seed_code is not None:
             state.code = task.seed_code
             continue
+        code = _grown(_code_guess(task), estimate.code_growth, k)
         messages = build_messages(pcfg, task, strategy, state, session.seed)
         reply = min(pcfg.max_tokens, reply_tokens(code, expected))
         calls += 1
@@ -114,14 +127,13 @@ def plan_study(config: StudyConfig) -> DryRunPlan:
     strategies = {name: get_strategy(name, config.custom_strategies) for name in config.strategies}
     tasks = {t.id: t for t in load_tasks(config.tasks)}
     plan = plan_sessions(config.strategies, list(tasks), config.sessions, config.seed)
-    expected = config.estimate.completion_tokens
     latency = config.estimate.latency_s
     models: list[ModelPlan] = []
     for label, pcfg in config.model_providers().items():
         calls = prompt = completion = 0
         for session in plan:
             c, p, r = _session_tokens(
-                pcfg, session, tasks[session.task_id], strategies[session.strategy], config.iterations, expected
+                pcfg, session, tasks[session.task_id], strategies[session.strategy], config.iterations, config.estimate
             )
             calls, prompt, completion = calls + c, prompt + p, completion + r
         cost = None if pcfg.prices is None else round(call_cost_usd(prompt, completion, pcfg.prices), 6)

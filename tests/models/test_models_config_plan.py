@@ -164,3 +164,14 @@ def test_dry_run_plans_each_model_and_full_history_costs_more() -> None:
     )
     fixed = plan_study(cfg.model_copy(update={"estimate": cfg.estimate.model_copy(update={"completion_tokens": 10})}))
     assert fixed.models[0].est_completion_tokens == 12 * 10
+
+
+def test_shipped_models_config_loads_with_two_priced_models() -> None:
+    from pathlib import Path
+
+    from llmsde.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "models.toml")
+    settings = cfg.model_providers()
+    assert list(settings) == ["cold", "hot"] and all(p.prices is not None for p in settings.values())
+    assert [p.temperature for p in settings.values()] == [0.2, 1.2]
