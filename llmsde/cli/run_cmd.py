@@ -41,7 +41,7 @@ def run(
     provider: Annotated[str | None, typer.Option(help="surrogate or openai.")] = None,
     model: Annotated[str | None, typer.Option(help="Model name sent to the endpoint.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint URL.")] = None,
-    concurrency: Annotated[int | None, typer.Option(help="Sessions in flight at once.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Sessions in flight at once (per model).")] = None,
     seed: Annotated[int | None, typer.Option(help="Study seed (every session seed derives from it).")] = None,
     out: Annotated[str | None, typer.Option(help="Parent directory of the run (default runs/).")] = None,
     require_isolation: Annotated[
@@ -209,7 +209,7 @@ def _print_plan(plan: api_types.DryRunPlan, json_out: bool) -> None:
     render.print_table("dry run: nothing called, nothing written", columns, rows)
     render.print_text(
         f"estimates: about 4 characters per token, {plan.latency_s:g} s per call, {plan.concurrency} sessions "
-        "in flight; set [estimate] completion_tokens / latency_s in the config to change them"
+        "in flight per model; set [estimate] completion_tokens / code_growth / latency_s to change them"
     )
 
 

@@ -7,7 +7,8 @@ answers, so each reply is assumed to return code the size of the code being refi
 task's reference solution when there is none), grown by ``[estimate] code_growth`` per iteration, plus a short
 preamble; or ``[estimate] completion_tokens`` per reply when set.
 Costs use each model's ``prices`` (None without them); wall time assumes ``[estimate] latency_s`` per call
-with ``concurrency`` sessions in flight.
+with ``concurrency`` sessions in flight per model (capped by its ``max_in_flight``); models run side by side,
+so the study takes as long as its slowest model.
 """
 
 from __future__ import annotations
@@ -161,6 +162,6 @@ def plan_study(config: StudyConfig) -> DryRunPlan:
         sum(m.est_prompt_tokens for m in models),
         sum(m.est_completion_tokens for m in models),
         None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6),
-        _wall(n_sessions, n_calls, config.concurrency, latency),
+        max((m.est_wall_s for m in models), default=0.0),
     )
     return DryRunPlan(tuple(models), total, latency, config.concurrency, config.iterations)

@@ -1,7 +1,8 @@
 """Runs the unfinished sessions of a run with a bounded number of concurrent sessions.
 
-``concurrency`` sessions are in flight at once (so at most that many provider calls); scoring is CPU-bound and
-gets its own, smaller bound (about one per core) because it runs in threads that drive sandbox processes.
+``concurrency`` sessions per model are in flight at once (so at most that many calls per model endpoint, and
+a slow endpoint never holds another model's sessions back); scoring is CPU-bound and gets its own, smaller
+bound (about one per core) because it runs in threads that drive sandbox processes.
 Every commit happens in the event-loop thread through the single store connection. When a model's circuit
 breaker opens (:class:`~llmsde.errors.ProviderError`), that model's sessions stop where they are (each at its
 next call) and those not started are left for ``--resume``; the other models' sessions go on. A refused call
@@ -105,17 +106,17 @@ async def execute_run(
         commit=tracker.commit,
         model_configs=settings,
     )
-    queue: asyncio.Queue[tuple[SessionRow, ChainState]] = asyncio.Queue()
+    queues: dict[str, asyncio.Queue[tuple[SessionRow, ChainState]]] = {}
     for session in store.sessions():
         if session.status == "done":
             continue
         state = rebuild_state(store.session_iterations(session.session_id), settings[session.model].history)
-        queue.put_nowait((session, state))
+        queues.setdefault(session.model, asyncio.Queue()).put_nowait((session, state))
     tracker.emit()
     stopped: dict[str, LlmsdeError] = {}
     """Model label (or ``*`` for the budget) -> the error that stopped its sessions."""
 
-    async def worker() -> None:
+    async def worker(queue: asyncio.Queue[tuple[SessionRow, ChainState]]) -> None:
         while not queue.empty():
             session, state = queue.get_nowait()
             if "*" in stopped or session.model in stopped:
@@ -127,11 +128,11 @@ async def execute_run(
             except ProviderError as err:
                 stopped.setdefault(session.model, err)
 
-    n_workers = min(config.concurrency, queue.qsize())
     try:
         async with asyncio.TaskGroup() as group:
-            for _ in range(n_workers):
-                group.create_task(worker())
+            for queue in queues.values():
+                for _ in range(min(config.concurrency, queue.qsize())):
+                    group.create_task(worker(queue))
     except BaseExceptionGroup as group_error:
         raise _first_cause(group_error) from None
     if stopped:

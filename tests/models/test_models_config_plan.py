@@ -156,6 +156,7 @@ def test_dry_run_plans_each_model_and_full_history_costs_more() -> None:
     assert by["cold"].est_prompt_tokens == by["hot"].est_prompt_tokens < by["long"].est_prompt_tokens
     assert by["cold"].est_cost_usd == pytest.approx(by["cold"].est_prompt_tokens / 1e6)
     assert by["hot"].est_cost_usd is None and plan.total.est_cost_usd is None
+    assert plan.total.est_wall_s == max(m.est_wall_s for m in plan.models) > 0
     assert plan.total.calls == 36 and plan.total.est_prompt_tokens == sum(m.est_prompt_tokens for m in plan.models)
     data = plan.to_dict()
     assert set(data) == {"models", "total", "assumptions"}
