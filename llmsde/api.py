@@ -241,6 +241,8 @@ def report(
     surrogate = manifest.provider == "surrogate"
     notes = ("The surrogate provider is an offline simulator, not an LLM.",) if surrogate else ()
     title = f"llmsde report: {manifest.run_id}"
+    if len(spend) > 1:  # per-task and usage tables group by MODEL/STRATEGY, as the fit does
+        rows = [{**r, "strategy": f"{r['model']}/{r['strategy']}"} for r in rows]
     inp = ReportInput(fit, panel.x, panel.labels, rows, facts, title, seed, notes, spend)
     return write_report(inp, Path(out) if out is not None else path / "report", formats)
 

@@ -211,6 +211,10 @@ def _print_plan(plan: api_types.DryRunPlan, json_out: bool) -> None:
         f"estimates: about 4 characters per token, {plan.latency_s:g} s per call, {plan.concurrency} sessions "
         "in flight per model; set [estimate] completion_tokens / code_growth / latency_s to change them"
     )
+    if plan.over_budget:
+        render.print_warning(
+            f"the estimated cost exceeds --max-cost ${plan.max_cost_usd:g}: the run would stop before finishing"
+        )
 
 
 def register(app: typer.Typer) -> None:

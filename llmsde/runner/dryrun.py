@@ -56,6 +56,14 @@ class DryRunPlan:
     latency_s: float
     concurrency: int
     iterations: int
+    max_cost_usd: float | None = None
+    """The run's budget, if any, so the plan can say whether the estimate fits in it."""
+
+    @property
+    def over_budget(self) -> bool:
+        """True when the estimated cost exceeds ``max_cost_usd`` (the run would stop early)."""
+        cost = self.total.est_cost_usd
+        return self.max_cost_usd is not None and cost is not None and cost > self.max_cost_usd
 
     def to_dict(self) -> dict[str, Any]:
         """``{"models": [...], "total": {...}, "assumptions": {...}}`` (JSON-safe)."""
@@ -65,6 +73,8 @@ class DryRunPlan:
         return {
             "models": [asdict(m) for m in self.models],
             "total": total,
+            "max_cost_usd": self.max_cost_usd,
+            "over_budget": self.over_budget,
             "assumptions": {
                 "latency_s": self.latency_s,
                 "concurrency": self.concurrency,
@@ -164,4 +174,4 @@ def plan_study(config: StudyConfig) -> DryRunPlan:
         None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6),
         max((m.est_wall_s for m in models), default=0.0),
     )
-    return DryRunPlan(tuple(models), total, latency, config.concurrency, config.iterations)
+    return DryRunPlan(tuple(models), total, latency, config.concurrency, config.iterations, config.max_cost_usd)

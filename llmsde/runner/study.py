@@ -185,9 +185,10 @@ def _execute(
         asyncio.run(main())
     except BudgetExceeded as err:
         store.finish("stopped")
+        spent = store.usage_totals()["cost_usd"] or 0.0
         raise BudgetExceeded(
-            f"{err.message}{_spend_text(store)}; run stopped before the next call, every scored iteration is "
-            f"stored in {store.run_dir}",
+            f"budget reached: ${spent:.4f} spent of ${config.max_cost_usd or 0.0:.4f}{_spend_text(store)}; run "
+            f"stopped before the next call, every scored iteration is stored in {store.run_dir}",
             f"continue with `llmsde run --resume {store.run_dir} --max-cost USD` and a larger budget",
         ) from err
     except ProviderError as err:
@@ -205,7 +206,7 @@ def _execute(
 def _usage(store: RunStore) -> dict[str, Any]:
     usage = store.usage_totals()
     by_model = store.usage_by_model()
-    if len(by_model) > 1 or any(by_model):
+    if any(by_model):
         usage["by_model"] = by_model
     return usage
 

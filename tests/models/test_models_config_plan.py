@@ -159,10 +159,13 @@ def test_dry_run_plans_each_model_and_full_history_costs_more() -> None:
     assert plan.total.est_wall_s == max(m.est_wall_s for m in plan.models) > 0
     assert plan.total.calls == 36 and plan.total.est_prompt_tokens == sum(m.est_prompt_tokens for m in plan.models)
     data = plan.to_dict()
-    assert set(data) == {"models", "total", "assumptions"}
+    assert set(data) == {"models", "total", "assumptions", "max_cost_usd", "over_budget"}
+    assert data["over_budget"] is False  # no budget set
     assert {"label", "sessions", "calls", "est_prompt_tokens", "est_completion_tokens", "est_cost_usd"} <= set(
         data["models"][0]
     )
+    cheap = cfg.model_copy(update={"models": cfg.models[:1], "max_cost_usd": 1e-6})
+    assert plan_study(cheap).over_budget and not plan_study(cheap.model_copy(update={"max_cost_usd": 1.0})).over_budget
     fixed = plan_study(cfg.model_copy(update={"estimate": cfg.estimate.model_copy(update={"completion_tokens": 10})}))
     assert fixed.models[0].est_completion_tokens == 12 * 10
 
