@@ -24,15 +24,15 @@ from llmsde._api_fit import (
     fit_summary_rows,
     simulate,
 )
+from llmsde._api_models import DryRunPlan, compare_models, dry_run
 from llmsde._api_runs import export_run, rescore_run, run_counts, serve
 from llmsde._api_tasks import TaskView, convert_tasks, import_tasks, list_tasks, show_task
 from llmsde.config import StudyConfig, build_config
-from llmsde.runner.dryrun import DryRunPlan
 from llmsde.runner.events import Progress, ProgressCallback
 from llmsde.runner.study import RunStart, RunSummary
 
 if TYPE_CHECKING:
-    from llmsde.checks import CheckReport, Comparison, ModelComparison
+    from llmsde.checks import CheckReport, Comparison
     from llmsde.dynamics import SdeFit
     from llmsde.report.build import ReportFiles
     from llmsde.scoring.result import ScoreResult
@@ -113,14 +113,6 @@ def resume_run(
     )
 
 
-def dry_run(config: StudyConfig | None = None) -> DryRunPlan:
-    """Plan a study without calling any model or writing anything: per model the sessions, calls, estimated
-    prompt and completion tokens, cost (None without prices) and wall time (see docs/models.md)."""
-    from llmsde.runner.dryrun import plan_study
-
-    return plan_study(config or build_config({}))
-
-
 def score_file(code_file: str | Path, task_id: str, config: str | Path | None = None) -> ScoreResult:
     """Score one source file against one task, exactly as a study scores an iteration.
 
@@ -157,14 +149,11 @@ def load_run_rows(run_dir: str | Path) -> list[dict[str, Any]]:
 def load_run_usage(run_dir: str | Path) -> dict[str, Any]:
     """Totals over a run's model calls: calls, prompt/completion tokens, retries, mean latency, cost (or None);
     a multi-model run adds ``by_model`` (label -> the same totals)."""
+    from llmsde.runner.budget import run_usage
     from llmsde.store import RunStore
 
     with RunStore.open(run_dir) as store:
-        usage = store.usage_totals()
-        by_model = store.usage_by_model()
-    if any(by_model):
-        usage["by_model"] = by_model
-    return usage
+        return run_usage(store)
 
 
 def load_run(run_dir: str | Path) -> Panel:
@@ -268,27 +257,6 @@ def compare(a: str | Path, b: str | Path, *, n_bootstrap: int = 200, seed: int =
         return read_fit(p)
 
     return compare_fits(resolve(pa), resolve(pb), na, nb)
-
-
-def compare_models(run_dir: str | Path, *, n_bootstrap: int = 200, seed: int = 0) -> ModelComparison:
-    """Within one multi-model run: per strategy and metric, each later model minus each earlier one, with
-    paired bootstrap CIs that resample tasks jointly across the models (see docs/models.md)."""
-    from llmsde.checks import compare_models_paired
-    from llmsde.errors import RunDirError
-    from llmsde.store.panel import panel_from_records
-
-    path = Path(run_dir)
-    if not _is_run(path):
-        raise RunDirError(f"{path} is not a run directory (no store.sqlite)", "pass runs/<run-id>/ from `llmsde run`")
-    rows = load_run_rows(path)
-    panel = panel_from_records(rows)
-    first: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        first.setdefault(row["session"], row)
-    strategies = [str(first[s]["strategy"]) for s in panel.session_ids]
-    tasks = [str(first[s]["task"]) for s in panel.session_ids]
-    models = list(panel.models) or [""] * len(strategies)
-    return compare_models_paired(panel.x, models, strategies, tasks, n_bootstrap=n_bootstrap, seed=seed)
 
 
 def check(fit: str | Path, rules: str | Path, baseline: str | Path | None = None) -> CheckReport:

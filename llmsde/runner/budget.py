@@ -13,13 +13,23 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from llmsde.config import PriceConfig, StudyConfig
 from llmsde.errors import BudgetExceeded, ConfigError
 from llmsde.providers.base import Provider
+from llmsde.store.sqlite import RunStore
 from llmsde.types import ChatMessage, Completion, GenerationParams
 
-__all__ = ["Budget", "BudgetedProvider", "budget_providers", "message_tokens", "reply_tokens"]
+__all__ = [
+    "Budget",
+    "BudgetedProvider",
+    "budget_providers",
+    "message_tokens",
+    "reply_tokens",
+    "run_usage",
+    "spend_text",
+]
 
 CHARS_PER_TOKEN = 4
 """The same rough size the surrogate and the context trimming use; no tokenizer is needed for a budget."""
@@ -142,3 +152,21 @@ def budget_providers(
         assert prices is not None
         wrapped[label] = BudgetedProvider(inner, budget, label, prices, config.estimate.completion_tokens)
     return wrapped, budget
+
+
+def run_usage(store: RunStore) -> dict[str, Any]:
+    """The run's call totals; a multi-model run adds ``by_model`` (label -> the same totals)."""
+    usage = store.usage_totals()
+    by_model = store.usage_by_model()
+    if any(by_model):
+        usage["by_model"] = by_model
+    return usage
+
+
+def spend_text(store: RunStore) -> str:
+    """`` (a $0.0012, b $0.0030)``: the spend per model of a multi-model run, empty otherwise."""
+    by_model = store.usage_by_model()
+    if not any(by_model):
+        return ""
+    parts = [f"{label} ${(u['cost_usd'] or 0.0):.4f}" for label, u in by_model.items()]
+    return f" ({', '.join(parts)})"

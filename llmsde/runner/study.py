@@ -24,6 +24,7 @@ from typing import Any
 from llmsde.config import StudyConfig, build_config
 from llmsde.errors import BudgetExceeded, ProviderError, RunDirError
 from llmsde.providers.base import Provider
+from llmsde.runner.budget import run_usage, spend_text
 from llmsde.runner.events import ProgressCallback
 from llmsde.runner.plan import plan_sessions
 from llmsde.runner.scheduler import execute_run
@@ -187,7 +188,7 @@ def _execute(
         store.finish("stopped")
         spent = store.usage_totals()["cost_usd"] or 0.0
         raise BudgetExceeded(
-            f"budget reached: ${spent:.4f} spent of ${config.max_cost_usd or 0.0:.4f}{_spend_text(store)}; run "
+            f"budget reached: ${spent:.4f} spent of ${config.max_cost_usd or 0.0:.4f}{spend_text(store)}; run "
             f"stopped before the next call, every scored iteration is stored in {store.run_dir}",
             f"continue with `llmsde run --resume {store.run_dir} --max-cost USD` and a larger budget",
         ) from err
@@ -201,23 +202,6 @@ def _execute(
         store.finish("stopped")
         raise
     store.finish("complete")
-
-
-def _usage(store: RunStore) -> dict[str, Any]:
-    usage = store.usage_totals()
-    by_model = store.usage_by_model()
-    if any(by_model):
-        usage["by_model"] = by_model
-    return usage
-
-
-def _spend_text(store: RunStore) -> str:
-    """`` (a $0.0012, b $0.0030)``: the spend per model of a multi-model run, empty otherwise."""
-    by_model = store.usage_by_model()
-    if not any(by_model):
-        return ""
-    parts = [f"{label} ${(u['cost_usd'] or 0.0):.4f}" for label, u in by_model.items()]
-    return f" ({', '.join(parts)})"
 
 
 def _summary(store: RunStore, new: int, started: float, resumed: bool) -> RunSummary:
@@ -235,7 +219,7 @@ def _summary(store: RunStore, new: int, started: float, resumed: bool) -> RunSum
         isolation_level=manifest.isolation_level or "unknown",
         isolation_warnings=manifest.isolation_warnings,
         resumed=resumed,
-        usage=_usage(store),
+        usage=run_usage(store),
     )
 
 
