@@ -3,6 +3,7 @@ run's estimate against the measured usage of the same study, fit/report/compare 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from contextlib import redirect_stdout
@@ -178,3 +179,21 @@ def test_max_cost_without_prices_and_bad_flags_are_refused_before_anything_is_wr
     assert not (tmp_path / "runs").exists()
     code, _, err = run_main(["run", "--resume", str(tmp_path), "--models", "a"], capsys)
     assert code == 2 and "--models" in _one_error_line(err)
+
+
+def test_export_keeps_the_model_and_a_fit_of_the_panel_file_groups_by_it(
+    study: tuple[Path, dict[str, object], dict[str, object]], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    run_dir, _, _ = study
+    code, _, err = run_main(["export", str(run_dir), "--format", "csv", "--out", str(tmp_path / "x")], capsys)
+    assert code == 0, err
+    with (tmp_path / "x" / "sessions.csv").open(encoding="utf-8") as fh:
+        assert {row["model"] for row in csv.DictReader(fh)} == {"cold", "hot"}
+    out = tmp_path / "fit"
+    code, _, err = run_main(
+        ["fit", str(tmp_path / "x" / "iterations.csv"), "--bootstrap", "0", "--out", str(out)], capsys
+    )
+    assert code == 0, err
+    assert sorted(json.loads((out / "fit.json").read_text(encoding="utf-8"))["strategies"]) == [
+        "cold/EF", "cold/SF", "hot/EF", "hot/SF"
+    ]  # fmt: skip
