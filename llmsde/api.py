@@ -25,6 +25,7 @@ from llmsde._api_fit import (
     fit_summary_rows,
     simulate,
 )
+from llmsde._api_models import DryRunPlan, compare_models, dry_run
 from llmsde._api_runs import export_run, rescore_run, run_counts, serve
 from llmsde._api_tasks import TaskView, convert_tasks, import_tasks, list_tasks, show_task
 from llmsde.config import StudyConfig, build_config
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from llmsde.store.panel import Panel
 
 __all__ = [
+    "DryRunPlan",
     "FitOutcome",
     "Progress",
     "RunStart",
@@ -50,7 +52,9 @@ __all__ = [
     "calibration_rows",
     "check",
     "compare",
+    "compare_models",
     "convert_tasks",
+    "dry_run",
     "export_run",
     "fit",
     "fit_comparison_rows",
@@ -97,14 +101,18 @@ def resume_run(
     run_dir: str | Path,
     *,
     concurrency: int | None = None,
+    max_cost_usd: float | None = None,
     on_start: Callable[[RunStart], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> RunSummary:
     """Finish a stopped or killed run exactly where it stopped, with its stored config (only the concurrency
-    may change); every (session, k) ends up in the store exactly once."""
+    and the budget for the run's total spend may change); every (session, k) ends up in the store exactly
+    once."""
     from llmsde.runner.study import resume_study
 
-    return resume_study(run_dir, concurrency=concurrency, on_start=on_start, on_progress=on_progress)
+    return resume_study(
+        run_dir, concurrency=concurrency, max_cost_usd=max_cost_usd, on_start=on_start, on_progress=on_progress
+    )
 
 
 def score_file(code_file: str | Path, task_id: str, config: str | Path | None = None) -> ScoreResult:
@@ -141,11 +149,13 @@ def load_run_rows(run_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def load_run_usage(run_dir: str | Path) -> dict[str, Any]:
-    """Totals over a run's model calls: calls, prompt/completion tokens, retries, mean latency, cost (or None)."""
+    """Totals over a run's model calls: calls, prompt/completion tokens, retries, mean latency, cost (or None);
+    a multi-model run adds ``by_model`` (label -> the same totals)."""
+    from llmsde.runner.budget import run_usage
     from llmsde.store import RunStore
 
     with RunStore.open(run_dir) as store:
-        return store.usage_totals()
+        return run_usage(store)
 
 
 def load_run(run_dir: str | Path) -> Panel:
@@ -223,6 +233,7 @@ def report(
         rows = store.iteration_rows()
         manifest = store.manifest()
         counts = store.counts()
+        spend = {k: v for k, v in store.usage_by_model().items() if k}
     panel = load_run(path)
     facts = (
         ("run", manifest.run_id),
@@ -235,7 +246,9 @@ def report(
     surrogate = manifest.provider == "surrogate"
     notes = ("The surrogate provider is an offline simulator, not an LLM.",) if surrogate else ()
     title = f"llmsde report: {manifest.run_id}"
-    inp = ReportInput(fit, panel.x, panel.labels, rows, facts, title, seed, notes)
+    if len(spend) > 1:  # per-task and usage tables group by MODEL/STRATEGY, as the fit does
+        rows = [{**r, "strategy": f"{r['model']}/{r['strategy']}"} for r in rows]
+    inp = ReportInput(fit, panel.x, panel.labels, rows, facts, title, seed, notes, spend)
     return write_report(inp, Path(out) if out is not None else path / "report", formats)
 
 

@@ -10,13 +10,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from llmsde.errors import ConfigError
 
 __all__ = [
+    "EstimateConfig",
     "ISOLATION_LAYERS",
     "FitConfig",
+    "ModelConfig",
     "PriceConfig",
     "ProviderConfig",
     "SandboxConfig",
@@ -24,6 +26,7 @@ __all__ = [
     "StrategyConfig",
     "StudyConfig",
     "load_config",
+    "select_models",
 ]
 
 
@@ -101,6 +104,47 @@ ISOLATION_LAYERS: tuple[str, ...] = (
     "seccomp", "pids-cgroup", "memory-cgroup",
 )  # fmt: skip
 """Every isolation layer the sandbox tries, in report order (docs/safety.md describes each)."""
+
+
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class ModelConfig(BaseModel):
+    """One ``[[models]]`` table: a label plus any ``[provider]`` key; keys left unset come from ``[provider]``.
+
+    The overrides are kept as given (not filled with defaults) so that ``[provider]`` stays the one place for
+    shared settings; :meth:`StudyConfig.model_providers` merges and validates them.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    label: str
+    """Names the model in session ids, fit labels (``LABEL/STRATEGY``), reports and ``--models``."""
+
+    @field_validator("label")
+    @classmethod
+    def _plain_label(cls, value: str) -> str:
+        if not _LABEL.match(value):
+            raise ValueError(
+                f"models.label {value!r} must be letters, digits, '_', '.' or '-' (no '/'), e.g. 'gpt4o-mini'"
+            )
+        return value
+
+    def overrides(self) -> dict[str, Any]:
+        """The ``[provider]`` keys this model sets."""
+        return dict(self.model_extra or {})
+
+
+class EstimateConfig(_Strict):
+    """Assumptions of ``llmsde run --dry-run`` and of the ``--max-cost`` budget where nothing is measured yet."""
+
+    completion_tokens: int | None = Field(None, gt=0)
+    """Expected tokens per reply; None: the size of the code being refined (seed code) plus a short preamble."""
+    latency_s: float = Field(5.0, ge=0)
+    """Assumed seconds per model call, for the estimated wall time."""
+    code_growth: float = Field(0.06, ge=0, le=1)
+    """Assumed growth of the code per iteration (refined code gets longer: 6-8% per iteration measured with
+    the surrogate); it enlarges both the replies and the prompts that carry the code back."""
 
 
 class SandboxConfig(_Strict):
@@ -208,8 +252,55 @@ class StudyConfig(_Strict):
     fit: FitConfig = Field(default_factory=FitConfig)
     custom_strategies: dict[str, StrategyConfig] = Field(default_factory=dict, alias="strategy")
     """``[strategy.NAME]`` tables: new strategies, or new prompts for built-in ones."""
+    models: list[ModelConfig] = Field(default_factory=list)
+    """``[[models]]`` tables: the model becomes a factor of the study; empty: ``[provider]`` alone answers."""
+    max_cost_usd: float | None = Field(None, gt=0)
+    """Budget for the whole run (all invocations): no call starts that would take the spend above it."""
+    estimate: EstimateConfig = Field(default_factory=EstimateConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _models_resolve(self) -> StudyConfig:
+        labels = [m.label for m in self.models]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"models: labels must be unique; got {', '.join(labels)}")
+        self.model_providers()
+        return self
+
+    def model_providers(self) -> dict[str, ProviderConfig]:
+        """Label -> the model's full provider settings; ``{"": provider}`` for a single-model study."""
+        if not self.models:
+            return {"": self.provider}
+        base = self.provider.model_dump()
+        out: dict[str, ProviderConfig] = {}
+        for m in self.models:
+            extra = m.overrides()
+            unknown = sorted(set(extra) - set(ProviderConfig.model_fields))
+            if unknown:
+                valid = ", ".join(["label", *sorted(ProviderConfig.model_fields)])
+                raise ValueError(f"models '{m.label}': unknown key '{unknown[0]}' (valid keys: {valid})")
+            try:
+                out[m.label] = ProviderConfig.model_validate({**base, **extra})
+            except ValidationError as err:
+                first = err.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                msg = str(first["msg"]).removeprefix("Value error, ")
+                raise ValueError(f"models '{m.label}': '{where}': {msg} (got {first.get('input')!r})") from None
+        return out
+
+
+def select_models(config: StudyConfig, labels: list[str] | None) -> StudyConfig:
+    """The config with only the ``[[models]]`` named in ``labels`` (in config order); None keeps them all."""
+    if labels is None:
+        return config
+    known = [m.label for m in config.models]
+    if not known:
+        raise ConfigError("--models needs [[models]] tables in the config", "add [[models]] tables, or drop --models")
+    unknown = [name for name in labels if name not in known]
+    if unknown:
+        raise ConfigError(f"unknown model label '{unknown[0]}'", f"labels in the config: {', '.join(known)}")
+    return config.model_copy(update={"models": [m for m in config.models if m.label in labels]})
 
 
 def _valid_keys(parent: tuple[int | str, ...]) -> str:

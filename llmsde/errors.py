@@ -13,6 +13,7 @@ line ``error: <message> - <hint>`` and exits with the error's ``exit_code``; not
     +-- StoreError              the SQLite store is unreadable or was written by an incompatible version
     +-- SandboxError            the sandbox cannot give the isolation that was required
     +-- ProviderError           exit 1: the endpoint kept failing (circuit breaker open); the run is resumable
+    +-- BudgetExceeded          exit 1: the next call would take the spend above ``--max-cost``; resumable
     +-- CheckFailed             exit 1: a ``check`` gate did not hold
     +-- RunInterrupted          exit 130: Ctrl-C during a run; every scored iteration is stored, resumable
 
@@ -24,6 +25,7 @@ warning of class :class:`LlmsdeWarning`.
 from __future__ import annotations
 
 __all__ = [
+    "BudgetExceeded",
     "CheckFailed",
     "ConfigError",
     "FitInputError",
@@ -80,6 +82,12 @@ class SandboxError(LlmsdeError):
 
 class ProviderError(LlmsdeError):
     """The model endpoint kept failing; the run stopped cleanly and can be resumed."""
+
+    exit_code = 1
+
+
+class BudgetExceeded(LlmsdeError):
+    """The run stopped before a call that would take its spend above the budget; resumable with a larger one."""
 
     exit_code = 1
 

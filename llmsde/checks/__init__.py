@@ -10,6 +10,7 @@ from __future__ import annotations
 from llmsde.checks.compare import COMPARED_METRICS, Comparison, Difference, compare_draws, compare_fits
 from llmsde.checks.evaluate import CheckReport, RuleResult, difference, evaluate_rules
 from llmsde.checks.metrics import METRIC_FAMILIES, MetricValue, canonical, describe, metric_names, read_metric
+from llmsde.checks.paired import ModelComparison, compare_models_paired
 from llmsde.checks.resample import MetricDraws, bootstrap_metrics, independent_streams
 from llmsde.checks.rules import OPERATORS, Rule, load_rules, parse_rules
 
@@ -22,12 +23,14 @@ __all__ = [
     "Difference",
     "MetricDraws",
     "MetricValue",
+    "ModelComparison",
     "Rule",
     "RuleResult",
     "bootstrap_metrics",
     "canonical",
     "compare_draws",
     "compare_fits",
+    "compare_models_paired",
     "describe",
     "difference",
     "evaluate_rules",

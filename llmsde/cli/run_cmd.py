@@ -1,8 +1,9 @@
 """``llmsde run [CONFIG] [flags]``: run a study, or ``--resume RUN_DIR`` to finish a stopped one.
 
-Flags override the config file. With ``--resume`` the stored config is authoritative: only ``--concurrency``
-and ``--json`` may be given, and any other flag is refused (exit 2) rather than silently ignored, because a
-resumed study that quietly differs from what the user typed would be worse than an error.
+Flags override the config file. With ``--resume`` the stored config is authoritative: only ``--concurrency``,
+``--max-cost`` and ``--json`` may be given, and any other flag is refused (exit 2) rather than silently
+ignored, because a resumed study that quietly differs from what the user typed would be worse than an error.
+``--dry-run`` plans the study (calls, tokens, cost, wall time) and exits without a call or a file.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def run(
     provider: Annotated[str | None, typer.Option(help="surrogate or openai.")] = None,
     model: Annotated[str | None, typer.Option(help="Model name sent to the endpoint.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint URL.")] = None,
-    concurrency: Annotated[int | None, typer.Option(help="Sessions in flight at once.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Sessions in flight at once (per model).")] = None,
     seed: Annotated[int | None, typer.Option(help="Study seed (every session seed derives from it).")] = None,
     out: Annotated[str | None, typer.Option(help="Parent directory of the run (default runs/).")] = None,
     require_isolation: Annotated[
@@ -54,10 +55,23 @@ def run(
         Path | None, typer.Option(help="Finish this stopped run with its stored config.", metavar="RUN_DIR")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    models: Annotated[
+        str | None, typer.Option("--models", help="Comma list of [[models]] labels to run (default: all).")
+    ] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option("--max-cost", help="Budget in USD for the run's total spend; stops before exceeding it."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan calls, tokens, cost and wall time; call nothing, write nothing.")
+    ] = False,
 ) -> None:
     """Run a study: N sessions per strategy, each a chain of T iterations, stored in runs/<run-id>/."""
     from llmsde import api
-    from llmsde.config import load_config
+    from llmsde.config import load_config, select_models
+
+    if max_cost is not None and max_cost <= 0:
+        raise ConfigError(f"--max-cost must be above 0; got {max_cost}", "give a budget in US dollars, e.g. 5")
 
     overrides: dict[str, Any] = {
         "sessions": sessions,
@@ -77,17 +91,26 @@ def run(
             given = [f"--{k.split('.')[-1].replace('_', '-')}" for k, v in overrides.items() if v is not None]
             if config is not None:
                 given.insert(0, "CONFIG")
+            given += [flag for flag, v in (("--models", models), ("--dry-run", dry_run or None)) if v is not None]
             if given:
                 raise ConfigError(
                     f"{', '.join(given)} cannot be combined with --resume (the stored config is used)",
-                    "only --concurrency and --json may be given with --resume",
+                    "only --concurrency, --max-cost and --json may be given with --resume",
                 )
             with hooks.interruptible():
                 summary = api.resume_run(
-                    resume, concurrency=concurrency, on_start=hooks.start, on_progress=hooks.progress
+                    resume,
+                    concurrency=concurrency,
+                    max_cost_usd=max_cost,
+                    on_start=hooks.start,
+                    on_progress=hooks.progress,
                 )
         else:
-            cfg = load_config(config, {**overrides, "concurrency": concurrency})
+            cfg = load_config(config, {**overrides, "concurrency": concurrency, "max_cost_usd": max_cost})
+            cfg = select_models(cfg, _split(models))
+            if dry_run:
+                _print_plan(api.dry_run(cfg), json_out)
+                return
             with hooks.interruptible():
                 summary = api.run_study(cfg, on_start=hooks.start, on_progress=hooks.progress)
     _print_summary(summary, json_out)
@@ -146,6 +169,7 @@ def _print_summary(summary: api_types.RunSummary, json_out: bool) -> None:
             ("wall time", f"{summary.wall_s:.1f} s"),
             ("isolation", summary.isolation_level),
             ("model calls", _usage_line(summary.usage)),
+            *((f"  {label}", _usage_line(u)) for label, u in summary.usage.get("by_model", {}).items()),
         ],
     )
     render.print_text(f"next: llmsde fit {summary.run_dir}")
@@ -161,6 +185,40 @@ def _usage_line(usage: dict[str, Any]) -> str:
         f"{usage.get('calls', 0)} calls, {usage.get('prompt_tokens', 0)} prompt + "
         f"{usage.get('completion_tokens', 0)} completion tokens, {usage.get('retries', 0)} retries, {cost_text}"
     )
+
+
+def _print_plan(plan: api_types.DryRunPlan, json_out: bool) -> None:
+    from llmsde import render
+
+    if json_out:
+        render.print_json(plan.to_dict())
+        return
+
+    def cost(value: float | None) -> str:
+        return "no prices" if value is None else f"${value:.4f}"
+
+    rows = [
+        (
+            m.label,
+            str(m.sessions),
+            str(m.calls),
+            str(m.est_prompt_tokens),
+            str(m.est_completion_tokens),
+            cost(m.est_cost_usd),
+            f"{m.est_wall_s:.0f} s",
+        )
+        for m in (*plan.models, plan.total)
+    ]
+    columns = ("model", "sessions", "calls", "prompt tokens", "completion tokens", "cost", "wall time")
+    render.print_table("dry run: nothing called, nothing written", columns, rows)
+    render.print_text(
+        f"estimates: about 4 characters per token, {plan.latency_s:g} s per call, {plan.concurrency} sessions "
+        "in flight per model; set [estimate] completion_tokens / code_growth / latency_s to change them"
+    )
+    if plan.over_budget:
+        render.print_warning(
+            f"the estimated cost exceeds --max-cost ${plan.max_cost_usd:g}: the run would stop before finishing"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -45,6 +45,8 @@ class ReportInput:
     title: str = "llmsde report"
     seed: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    spend: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Model label -> call totals (``RunStore.usage_by_model``) of a multi-model run; empty otherwise."""
 
 
 class ReportFiles(NamedTuple):
@@ -198,6 +200,10 @@ def build_document(inp: ReportInput) -> ReportDoc:
             Section("Interference", figures=(figs[2],)),
             Section("Stability", figures=(figs[3],)),
         ]
+        if any(label.count("/") for label in fit.strategies):
+            from llmsde.report.models_section import model_sections
+
+            sections[1:1] = model_sections(fit, inp.spend, _fit_table)
     if inp.rows:
         sections.append(Section("Tasks, tokens and failures", tables=(task_table(inp.rows), usage_table(inp.rows))))
     meta = fit.meta

@@ -109,18 +109,23 @@ def _strategy(sf: StrategyFit) -> list[str]:
     return lines + [""]
 
 
-def _usage_lines(usage: Mapping[str, Any]) -> list[str]:
+def _usage_row(usage: Mapping[str, Any]) -> str:
     cost = usage.get("cost_usd")
-    return [
-        "## Model calls",
-        "",
-        "| calls | prompt tokens | completion tokens | retries | mean latency (s) | cost (USD) |",
-        "|---|---|---|---|---|---|",
+    return (
         f"| {usage.get('calls', 0)} | {usage.get('prompt_tokens', 0)} | {usage.get('completion_tokens', 0)} "
         f"| {usage.get('retries', 0)} | {usage.get('mean_latency_s', 0)} "
-        f"| {'no prices in config' if cost is None else f'{cost:.4f}'} |",
-        "",
-    ]
+        f"| {'no prices in config' if cost is None else f'{cost:.4f}'} |"
+    )
+
+
+def _usage_lines(usage: Mapping[str, Any]) -> list[str]:
+    """The call totals; a multi-model run (``by_model``) gets one row per model and a total row."""
+    by_model: Mapping[str, Mapping[str, Any]] = usage.get("by_model") or {}
+    head = "| calls | prompt tokens | completion tokens | retries | mean latency (s) | cost (USD) |"
+    if not by_model:
+        return ["## Model calls", "", head, "|---|---|---|---|---|---|", _usage_row(usage), ""]
+    rows = [f"| {label} {_usage_row(u)}" for label, u in by_model.items()]
+    return ["## Model calls", "", "| model " + head, "|---" * 7 + "|", *rows, f"| total {_usage_row(usage)}", ""]
 
 
 def render_fit_markdown(fit: SdeFit, source: str = "", usage: Mapping[str, Any] | None = None) -> str:

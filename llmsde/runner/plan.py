@@ -30,39 +30,52 @@ def call_seed(seed: int, k: int) -> int:
     return (seed + k) % _SEED_MASK
 
 
-def session_id(strategy: str, task_id: str, replicate: int) -> str:
-    """Readable, unique session id ``STRATEGY/TASK/REPLICATE``."""
-    return f"{strategy}/{task_id}/{replicate}"
+def session_id(strategy: str, task_id: str, replicate: int, model: str = "") -> str:
+    """Readable, unique session id ``STRATEGY/TASK/REPLICATE``, prefixed ``MODEL/`` in a multi-model study."""
+    plain = f"{strategy}/{task_id}/{replicate}"
+    return f"{model}/{plain}" if model else plain
 
 
 def plan_sessions(
-    strategies: Sequence[str], task_ids: Sequence[str], sessions_per_strategy: int, study_seed: int
+    strategies: Sequence[str],
+    task_ids: Sequence[str],
+    sessions_per_strategy: int,
+    study_seed: int,
+    models: Sequence[str] = ("",),
 ) -> list[SessionRow]:
-    """``sessions_per_strategy`` sessions per strategy, spread over the tasks round-robin.
+    """``sessions_per_strategy`` sessions per strategy and model, spread over the tasks round-robin.
 
     Session j of a strategy runs task ``j % n_tasks`` as replicate ``j // n_tasks``. Sessions are ordered
-    j-major (all strategies of slot j, then slot j + 1), so a partial run is balanced across strategies and
-    tasks.
+    j-major (all strategies and models of slot j, then slot j + 1), so a partial run is balanced across
+    strategies, models and tasks. The seed leaves the model out on purpose: every model gets the same tasks,
+    replicates and call seeds, so the models are compared on paired sessions.
     """
     if not strategies:
         raise ConfigError("no strategies selected", "pass --strategies, e.g. EF,SF")
     if not task_ids:
         raise ConfigError("no tasks selected", "pass --tasks, e.g. builtin")
-    if len(set(strategies)) != len(strategies) or len(set(task_ids)) != len(task_ids):
-        raise ConfigError("strategies and tasks must not repeat", "list each name once")
+    if (
+        len(set(strategies)) != len(strategies)
+        or len(set(task_ids)) != len(task_ids)
+        or len(set(models)) != len(models)
+    ):
+        raise ConfigError("strategies, tasks and models must not repeat", "list each name once")
     rows: list[SessionRow] = []
     for j in range(sessions_per_strategy):
         task_id = task_ids[j % len(task_ids)]
         replicate = j // len(task_ids)
         for strategy in strategies:
-            rows.append(
-                SessionRow(
-                    session_id=session_id(strategy, task_id, replicate),
-                    ordinal=len(rows),
-                    task_id=task_id,
-                    strategy=strategy,
-                    replicate=replicate,
-                    seed=session_seed(study_seed, task_id, strategy, replicate),
+            seed = session_seed(study_seed, task_id, strategy, replicate)
+            for model in models:
+                rows.append(
+                    SessionRow(
+                        session_id=session_id(strategy, task_id, replicate, model),
+                        ordinal=len(rows),
+                        task_id=task_id,
+                        strategy=strategy,
+                        replicate=replicate,
+                        seed=seed,
+                        model=model,
+                    )
                 )
-            )
     return rows

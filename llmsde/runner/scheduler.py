@@ -1,10 +1,13 @@
 """Runs the unfinished sessions of a run with a bounded number of concurrent sessions.
 
-``concurrency`` sessions are in flight at once (so at most that many provider calls); scoring is CPU-bound and
-gets its own, smaller bound (about one per core) because it runs in threads that drive sandbox processes.
-Every commit happens in the event-loop thread through the single store connection. When the provider's circuit
-breaker opens (:class:`~llmsde.errors.ProviderError`), the other sessions are cancelled, their in-flight
-iterations are dropped uncommitted, and the error propagates: the store stays consistent and resumable.
+``concurrency`` sessions per model are in flight at once (so at most that many calls per model endpoint, and
+a slow endpoint never holds another model's sessions back); scoring is CPU-bound and gets its own, smaller
+bound (about one per core) because it runs in threads that drive sandbox processes.
+Every commit happens in the event-loop thread through the single store connection. When a model's circuit
+breaker opens (:class:`~llmsde.errors.ProviderError`), that model's sessions stop where they are (each at its
+next call) and those not started are left for ``--resume``; the other models' sessions go on. A refused call
+of the ``--max-cost`` budget (:class:`~llmsde.errors.BudgetExceeded`) stops every session the same way. The
+first such error propagates once the rest has finished: the store stays consistent and resumable.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from llmsde.config import StudyConfig
-from llmsde.errors import LlmsdeError
+from llmsde.errors import BudgetExceeded, LlmsdeError, ProviderError
 from llmsde.providers.base import Provider
 from llmsde.runner.events import Progress, ProgressCallback
 from llmsde.runner.session import ChainState, RunContext, ScorerLike, StrategyLike, rebuild_state, run_session
@@ -75,7 +78,7 @@ class _Tracker:
 async def execute_run(
     store: RunStore,
     config: StudyConfig,
-    provider: Provider,
+    provider: Provider | Mapping[str, Provider],
     scorer: ScorerLike,
     extract: Callable[[str, str | None], str | None],
     tasks: Mapping[str, Task],
@@ -86,39 +89,54 @@ async def execute_run(
 ) -> int:
     """Run every session of ``store`` that is not done; return the number of iterations committed.
 
-    Works the same for a fresh run and a resumed one: each session's state is rebuilt from what is stored.
+    ``provider`` maps each model label to its provider (a single provider serves the label ``""``). Works the
+    same for a fresh run and a resumed one: each session's state is rebuilt from what is stored.
     """
     tracker = _Tracker(store, config, on_progress)
+    providers = provider if isinstance(provider, Mapping) else {"": provider}
+    settings = config.model_providers()
     ctx = RunContext(
         config=config,
-        provider=provider,
+        providers=providers,
         scorer=scorer,
         extract=extract,
         tasks=tasks,
         strategies=strategies,
         score_slots=asyncio.Semaphore(score_slots or default_score_slots()),
         commit=tracker.commit,
+        model_configs=settings,
     )
-    queue: asyncio.Queue[tuple[SessionRow, ChainState]] = asyncio.Queue()
+    queues: dict[str, asyncio.Queue[tuple[SessionRow, ChainState]]] = {}
     for session in store.sessions():
         if session.status == "done":
             continue
-        state = rebuild_state(store.session_iterations(session.session_id), config.provider.history)
-        queue.put_nowait((session, state))
+        state = rebuild_state(store.session_iterations(session.session_id), settings[session.model].history)
+        queues.setdefault(session.model, asyncio.Queue()).put_nowait((session, state))
     tracker.emit()
+    stopped: dict[str, LlmsdeError] = {}
+    """Model label (or ``*`` for the budget) -> the error that stopped its sessions."""
 
-    async def worker() -> None:
+    async def worker(queue: asyncio.Queue[tuple[SessionRow, ChainState]]) -> None:
         while not queue.empty():
             session, state = queue.get_nowait()
-            await run_session(ctx, session, state)
+            if "*" in stopped or session.model in stopped:
+                continue
+            try:
+                await run_session(ctx, session, state)
+            except BudgetExceeded as err:
+                stopped.setdefault("*", err)
+            except ProviderError as err:
+                stopped.setdefault(session.model, err)
 
-    n_workers = min(config.concurrency, queue.qsize())
     try:
         async with asyncio.TaskGroup() as group:
-            for _ in range(n_workers):
-                group.create_task(worker())
+            for queue in queues.values():
+                for _ in range(min(config.concurrency, queue.qsize())):
+                    group.create_task(worker(queue))
     except BaseExceptionGroup as group_error:
         raise _first_cause(group_error) from None
+    if stopped:
+        raise stopped.get("*") or next(iter(stopped.values()))
     return tracker.new
 
 

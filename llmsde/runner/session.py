@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from llmsde.config import StudyConfig
+from llmsde.config import ProviderConfig, StudyConfig
 from llmsde.providers.base import Provider
 from llmsde.runner.plan import call_seed
 from llmsde.scoring.result import ScoreResult
@@ -29,6 +29,7 @@ __all__ = [
     "RunContext",
     "ScorerLike",
     "StrategyLike",
+    "build_messages",
     "initial_messages",
     "rebuild_state",
     "run_session",
@@ -68,7 +69,9 @@ class RunContext:
     """Everything a session needs, built once per run by the scheduler."""
 
     config: StudyConfig
-    provider: Provider
+    providers: Mapping[str, Provider]
+    """Model label (``""`` in a single-model study) -> its provider: one instance, so one set of limits,
+    retries and breaker, per model endpoint."""
     scorer: ScorerLike
     extract: Callable[[str, str | None], str | None]
     tasks: Mapping[str, Task]
@@ -77,6 +80,13 @@ class RunContext:
     """Bounds concurrent scoring (CPU-bound sandbox work) independently of provider concurrency."""
     commit: Callable[[IterationRecord, bool], None]
     """Writes one iteration (and whether it ends its session); runs in the event-loop thread."""
+    model_configs: Mapping[str, ProviderConfig] = field(default_factory=dict)
+    """Model label -> merged ``[provider]``/``[[models]]`` settings (default: resolved from ``config``)."""
+
+    def model_settings(self, model: str) -> tuple[Provider, ProviderConfig]:
+        """The provider and generation settings of the model that answers a session."""
+        configs = self.model_configs or self.config.model_providers()
+        return self.providers[model], configs[model]
 
 
 def initial_messages(task: Task, strategy: StrategyLike) -> list[ChatMessage]:
@@ -109,12 +119,13 @@ def trim_history(messages: Sequence[ChatMessage], budget_tokens: int) -> list[Ch
     return head + middle + last
 
 
-def _build_messages(
-    ctx: RunContext, task: Task, strategy: StrategyLike, state: ChainState, seed: int
+def build_messages(
+    provider: ProviderConfig, task: Task, strategy: StrategyLike, state: ChainState, seed: int
 ) -> list[ChatMessage]:
+    """The request of iteration ``state.next_k``: the strategy's prompt on the current code, and for
+    ``history = "full"`` the conversation so far, trimmed to the model's context."""
     k = state.next_k
     fresh = initial_messages(task, strategy) if state.code is None else strategy.messages(task, state.code, k, seed)
-    provider = ctx.config.provider
     if provider.history == "last" or not state.history:
         return fresh
     turn = state.history + [m for m in fresh if m.role != "system"]
@@ -187,7 +198,7 @@ async def run_session(ctx: RunContext, session: SessionRow, state: ChainState) -
     task = ctx.tasks[session.task_id]
     strategy = ctx.strategies[session.strategy]
     last_k = ctx.config.iterations
-    pcfg = ctx.config.provider
+    provider, pcfg = ctx.model_settings(session.model)
     pending: asyncio.Task[None] | None = None
     try:
         while state.next_k <= last_k:
@@ -201,7 +212,7 @@ async def run_session(ctx: RunContext, session: SessionRow, state: ChainState) -
                 record = IterationRecord(session.session_id, 0, math.nan, math.nan, math.nan, code=code)
                 state.code = code
             else:
-                messages = _build_messages(ctx, task, strategy, state, session.seed)
+                messages = build_messages(pcfg, task, strategy, state, session.seed)
                 params = GenerationParams(
                     model=pcfg.model,
                     temperature=pcfg.temperature,
@@ -210,7 +221,7 @@ async def run_session(ctx: RunContext, session: SessionRow, state: ChainState) -
                     seed=call_seed(session.seed, k),
                     extra=dict(pcfg.extra),
                 )
-                completion = await ctx.provider.complete(messages, params)
+                completion = await provider.complete(messages, params)
                 code = None
                 if completion.error is not None:
                     nan = math.nan

@@ -13,7 +13,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from llmsde.config import StudyConfig, build_config
-from llmsde.errors import ProviderError, RunDirError
+from llmsde.errors import BudgetExceeded, ProviderError, RunDirError
 from llmsde.providers.base import Provider
+from llmsde.runner.budget import run_usage, spend_text
 from llmsde.runner.events import ProgressCallback
 from llmsde.runner.plan import plan_sessions
 from llmsde.runner.scheduler import execute_run
@@ -67,7 +68,8 @@ class RunSummary:
     resumed: bool
     usage: dict[str, Any] = field(default_factory=dict)
     """Totals over the run's model calls: ``calls``, ``prompt_tokens``, ``completion_tokens``, ``retries``,
-    ``mean_latency_s``, ``cost_usd`` (None without prices); see :meth:`RunStore.usage_totals`."""
+    ``mean_latency_s``, ``cost_usd`` (None without prices); see :meth:`RunStore.usage_totals`. A multi-model
+    run adds ``by_model``: label -> the same totals for that model's calls."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (the ``--json`` output of ``llmsde run``)."""
@@ -116,10 +118,14 @@ def _resolve(config: StudyConfig, task_ids: set[str] | None = None) -> _Parts:
     return _Parts(tasks, strategies)
 
 
-def _provider(config: StudyConfig) -> Provider:
+def _providers(config: StudyConfig, spent_usd: float = 0.0) -> dict[str, Provider]:
+    """One provider per model (so one set of limits, retries and breaker per endpoint), budgeted when
+    ``max_cost_usd`` is set; raises ConfigError for a model that cannot be built or budgeted."""
     from llmsde.providers import make_provider
+    from llmsde.runner.budget import budget_providers
 
-    return make_provider(config.provider, config.seed)
+    built = {label: make_provider(pcfg, config.seed) for label, pcfg in config.model_providers().items()}
+    return budget_providers(config, built, spent_usd)[0]
 
 
 @contextmanager
@@ -155,7 +161,7 @@ def _execute(
     config: StudyConfig,
     parts: _Parts,
     scorer: ScorerLike,
-    provider: Provider,
+    providers: Mapping[str, Provider],
     on_progress: ProgressCallback | None,
 ) -> None:
     from llmsde.scoring.extract import extract_code
@@ -165,7 +171,7 @@ def _execute(
             await execute_run(
                 store,
                 config,
-                provider,
+                providers,
                 scorer,
                 extract_code,
                 parts.tasks,
@@ -173,10 +179,19 @@ def _execute(
                 on_progress=on_progress,
             )
         finally:
-            await provider.aclose()
+            for provider in providers.values():
+                await provider.aclose()
 
     try:
         asyncio.run(main())
+    except BudgetExceeded as err:
+        store.finish("stopped")
+        spent = store.usage_totals()["cost_usd"] or 0.0
+        raise BudgetExceeded(
+            f"budget reached: ${spent:.4f} spent of ${config.max_cost_usd or 0.0:.4f}{spend_text(store)}; run "
+            f"stopped before the next call, every scored iteration is stored in {store.run_dir}",
+            f"continue with `llmsde run --resume {store.run_dir} --max-cost USD` and a larger budget",
+        ) from err
     except ProviderError as err:
         store.finish("stopped")
         raise ProviderError(
@@ -204,7 +219,7 @@ def _summary(store: RunStore, new: int, started: float, resumed: bool) -> RunSum
         isolation_level=manifest.isolation_level or "unknown",
         isolation_warnings=manifest.isolation_warnings,
         resumed=resumed,
-        usage=store.usage_totals(),
+        usage=run_usage(store),
     )
 
 
@@ -213,7 +228,7 @@ def _run(
     config: StudyConfig,
     parts: _Parts,
     scorer: Any,
-    provider: Provider,
+    providers: Mapping[str, Provider],
     resumed: bool,
     on_start: Callable[[RunStart], None] | None,
     on_progress: ProgressCallback | None,
@@ -225,7 +240,7 @@ def _run(
     if on_start is not None:
         n = store.counts()["sessions"]
         on_start(RunStart(str(store.run_dir), n, n * (config.iterations + 1), level, warnings, resumed))
-    _execute(store, config, parts, scorer, provider, on_progress)
+    _execute(store, config, parts, scorer, providers, on_progress)
     return _summary(store, store.counts()["iterations"] - before, started, resumed)
 
 
@@ -237,18 +252,20 @@ def start_study(
 ) -> RunSummary:
     """Create ``<config.out>/<run-id>/`` and run the whole study in it."""
     parts = _resolve(config)
-    plan = plan_sessions(config.strategies, list(parts.tasks), config.sessions, config.seed)
+    labels = [m.label for m in config.models] or [""]
+    plan = plan_sessions(config.strategies, list(parts.tasks), config.sessions, config.seed, labels)
+    providers = _providers(config)
     with _scorer(config) as scorer:
-        provider = _provider(config)
         snapshot = config.model_dump(mode="json", by_alias=True)
         run_id = new_run_id()
+        settings = config.model_providers()
         manifest = RunManifest(
             run_id=run_id,
             config=snapshot,
             versions=_versions(),
-            provider=config.provider.name,
-            model=config.provider.model,
-            base_url=config.provider.base_url,
+            provider=",".join(dict.fromkeys(p.name for p in settings.values())),
+            model=", ".join(f"{k}={p.model}" if k else p.model for k, p in settings.items()),
+            base_url=config.provider.base_url if not config.models else None,
             seed=config.seed,
         )
         with (
@@ -256,21 +273,24 @@ def start_study(
             _exclusive(store.run_dir),
         ):
             store.add_sessions(plan)
-            return _run(store, config, parts, scorer, provider, False, on_start, on_progress)
+            return _run(store, config, parts, scorer, providers, False, on_start, on_progress)
 
 
 def resume_study(
     run_dir: str | Path,
     *,
     concurrency: int | None = None,
+    max_cost_usd: float | None = None,
     on_start: Callable[[RunStart], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> RunSummary:
-    """Finish a stopped run with its stored config; only the concurrency may change."""
+    """Finish a stopped run with its stored config; only the concurrency and the budget may change."""
     with RunStore.open(run_dir) as store, _exclusive(store.run_dir):
         data = store.manifest().config
         if concurrency is not None:
             data = {**data, "concurrency": concurrency}
+        if max_cost_usd is not None:
+            data = {**data, "max_cost_usd": max_cost_usd}
         config = build_config(json.loads(json.dumps(data)), source=f"{run_dir} (stored config)")
         counts = store.counts()
         if counts["sessions_done"] == counts["sessions"]:
@@ -278,7 +298,7 @@ def resume_study(
                 store.finish("complete")
             return _summary(store, 0, time.perf_counter(), True)
         parts = _resolve(config, {s.task_id for s in store.sessions()})
+        providers = _providers(config, store.usage_totals()["cost_usd"] or 0.0)
         with _scorer(config) as scorer:
-            provider = _provider(config)
             store.mark_resumed()
-            return _run(store, config, parts, scorer, provider, True, on_start, on_progress)
+            return _run(store, config, parts, scorer, providers, True, on_start, on_progress)

@@ -125,11 +125,12 @@ def session_table(run_dir: str | Path) -> tuple[list[str], list[dict[str, Any]]]
         per_session: dict[str, int] = {}
         for row in store.iteration_rows():
             per_session[row["session"]] = per_session.get(row["session"], 0) + 1
-    columns = ["session", "ordinal", "task", "strategy", "replicate", "seed", "status", "iterations"]
+    columns = ["session", "ordinal", "model", "task", "strategy", "replicate", "seed", "status", "iterations"]
     rows = [
         {
             "session": s.session_id,
             "ordinal": s.ordinal,
+            "model": s.model,
             "task": s.task_id,
             "strategy": s.strategy,
             "replicate": s.replicate,

@@ -4,6 +4,10 @@ This is the hand-over format between stores/files and :mod:`llmsde.dynamics`. A 
 Parquet with one row per (session, k) and the columns ``session, strategy, k, security, efficiency,
 functionality`` (extra columns are ignored, strategy labels are any strings). An empty cell, ``nan`` or JSON
 ``null`` is a missing score (NaN); sessions of different lengths are padded with NaN at the end.
+
+When the rows carry a ``model`` column naming more than one model, each session's label becomes
+``MODEL/STRATEGY``: the model is then a factor of the fit like the strategy, while :mod:`llmsde.dynamics` keeps
+seeing plain labels.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from numpy.typing import NDArray
 
 from llmsde.errors import FitInputError
 
-__all__ = ["PANEL_COLUMNS", "Panel", "panel_from_records", "read_panel_file"]
+__all__ = ["PANEL_COLUMNS", "Panel", "model_labels", "panel_from_records", "read_panel_file"]
 
 PANEL_COLUMNS: tuple[str, ...] = ("session", "strategy", "k", "security", "efficiency", "functionality")
 """Required columns of a panel file, in the order they are written."""
@@ -39,6 +43,9 @@ class Panel:
     """Strategy label per session."""
     session_ids: tuple[str, ...]
     """Session identifier per session, in the order of ``x``."""
+    models: tuple[str, ...] = ()
+    """Model label per session (``""`` when the rows name none); labels are ``MODEL/STRATEGY`` when more than
+    one model appears."""
 
     @property
     def strategies(self) -> tuple[str, ...]:
@@ -78,6 +85,7 @@ def panel_from_records(records: Iterable[Mapping[str, Any]], source: str = "pane
     """Build a panel from row mappings (one per session and iteration), in any row order."""
     rows: dict[str, dict[int, tuple[float, float, float]]] = {}
     labels: dict[str, str] = {}
+    models: dict[str, str] = {}
     for i, rec in enumerate(records, start=1):
         where = f"{source} row {i}"
         missing = [c for c in PANEL_COLUMNS if c not in rec]
@@ -92,6 +100,7 @@ def panel_from_records(records: Iterable[Mapping[str, Any]], source: str = "pane
                 f"{where}: session {sid!r} has two strategies ({labels[sid]!r} and {strategy!r})",
                 "give every session one strategy label",
             )
+        models.setdefault(sid, str(rec.get("model") or ""))
         k = _step(rec["k"], where)
         vals = tuple(_number(rec[c], c, where) for c in _SCORES)
         steps = rows.setdefault(sid, {})
@@ -105,7 +114,16 @@ def panel_from_records(records: Iterable[Mapping[str, Any]], source: str = "pane
     for i, steps in enumerate(rows.values()):
         for k, vals in steps.items():
             x[i, k] = vals
-    return Panel(x=x, labels=tuple(labels[s] for s in rows), session_ids=tuple(rows))
+    model_of = tuple(models[s] for s in rows)
+    names = tuple(labels[s] for s in rows)
+    if len(set(model_of)) > 1:
+        names = model_labels(model_of, names)
+    return Panel(x=x, labels=names, session_ids=tuple(rows), models=model_of)
+
+
+def model_labels(models: Iterable[str], strategies: Iterable[str]) -> tuple[str, ...]:
+    """``MODEL/STRATEGY`` per session: the fit groups of a multi-model run."""
+    return tuple(f"{m}/{s}" if m else s for m, s in zip(models, strategies, strict=True))
 
 
 def _check_header(columns: Iterable[str], path: Path) -> None:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,24 @@ from llmsde.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION, STORE_FILENAME
 __all__ = ["CONFIG_FILENAME", "IterationRecord", "RunManifest", "RunStore", "SessionRow", "utc_now"]
 
 CONFIG_FILENAME = "config.json"
+
+
+_USAGE_SUMS = (
+    "COUNT(k), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
+    " COALESCE(SUM(retries), 0), COALESCE(SUM(latency_s), 0), SUM(cost_usd)"
+)
+
+
+def _usage_dict(row: Sequence[Any]) -> dict[str, Any]:
+    calls, prompt, completion, retries, latency, cost = row
+    return {
+        "calls": calls,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "retries": retries,
+        "mean_latency_s": round(latency / calls, 4) if calls else 0.0,
+        "cost_usd": None if cost is None else round(cost, 6),
+    }
 
 
 def _nan_to_none(value: float) -> float | None:
@@ -257,19 +275,16 @@ class RunStore:
 
         ``cost_usd`` is None when no call had a price (the config gave none), so "free" and "unknown" differ.
         """
-        row = self._conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
-            " COALESCE(SUM(retries), 0), COALESCE(SUM(latency_s), 0), SUM(cost_usd) FROM iterations WHERE k >= 1"
-        ).fetchone()
-        calls, prompt, completion, retries, latency, cost = row
-        return {
-            "calls": calls,
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "retries": retries,
-            "mean_latency_s": round(latency / calls, 4) if calls else 0.0,
-            "cost_usd": None if cost is None else round(cost, 6),
-        }
+        row = self._conn.execute(f"SELECT {_USAGE_SUMS} FROM iterations WHERE k >= 1").fetchone()
+        return _usage_dict(row)
+
+    def usage_by_model(self) -> dict[str, dict[str, Any]]:
+        """:meth:`usage_totals` per model label (``""`` in a single-model run), in plan order."""
+        cur = self._conn.execute(
+            f"SELECT s.model, {_USAGE_SUMS} FROM sessions s LEFT JOIN iterations i"
+            " ON i.session_id = s.session_id AND i.k >= 1 GROUP BY s.model ORDER BY MIN(s.ordinal)"
+        )
+        return {row[0]: _usage_dict(row[1:]) for row in cur}
 
     def manifest(self) -> RunManifest:
         """The run manifest as stored."""
