@@ -95,14 +95,15 @@ def resume_run(
     run_dir: str | Path,
     *,
     concurrency: int | None = None,
+    executor: dict[str, Any] | None = None,
     on_start: Callable[[RunStart], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> RunSummary:
     """Finish a stopped or killed run exactly where it stopped, with its stored config (only the concurrency
-    may change); every (session, k) ends up in the store exactly once."""
+    and the ``[executor]`` keys may change); every (session, k) ends up in the store exactly once."""
     from llmsde.runner.study import resume_study
 
-    return resume_study(run_dir, concurrency=concurrency, on_start=on_start, on_progress=on_progress)
+    return resume_study(run_dir, concurrency=concurrency, executor=executor, on_start=on_start, on_progress=on_progress)
 
 
 def score_file(code_file: str | Path, task_id: str, config: str | Path | None = None) -> ScoreResult:

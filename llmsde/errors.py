@@ -13,6 +13,7 @@ line ``error: <message> - <hint>`` and exits with the error's ``exit_code``; not
     +-- StoreError              the SQLite store is unreadable or was written by an incompatible version
     +-- SandboxError            the sandbox cannot give the isolation that was required
     +-- ProviderError           exit 1: the endpoint kept failing (circuit breaker open); the run is resumable
+    +-- ExecutorError           exit 1: the Ray workers kept dying while scoring; the run is resumable
     +-- CheckFailed             exit 1: a ``check`` gate did not hold
     +-- RunInterrupted          exit 130: Ctrl-C during a run; every scored iteration is stored, resumable
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 __all__ = [
     "CheckFailed",
     "ConfigError",
+    "ExecutorError",
     "FitInputError",
     "LlmsdeError",
     "LlmsdeWarning",
@@ -80,6 +82,12 @@ class SandboxError(LlmsdeError):
 
 class ProviderError(LlmsdeError):
     """The model endpoint kept failing; the run stopped cleanly and can be resumed."""
+
+    exit_code = 1
+
+
+class ExecutorError(LlmsdeError):
+    """Scoring workers kept dying (every Ray actor a scoring was sent to); the run stopped and can be resumed."""
 
     exit_code = 1
 

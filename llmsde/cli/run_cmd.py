@@ -1,8 +1,9 @@
 """``llmsde run [CONFIG] [flags]``: run a study, or ``--resume RUN_DIR`` to finish a stopped one.
 
-Flags override the config file. With ``--resume`` the stored config is authoritative: only ``--concurrency``
-and ``--json`` may be given, and any other flag is refused (exit 2) rather than silently ignored, because a
-resumed study that quietly differs from what the user typed would be worse than an error.
+Flags override the config file. With ``--resume`` the stored config is authoritative: only ``--concurrency``,
+``--executor``, ``--ray-address`` (where scoring runs does not change its results) and ``--json`` may be given,
+and any other flag is refused (exit 2) rather than silently ignored, because a resumed study that quietly
+differs from what the user typed would be worse than an error.
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ def run(
         Path | None, typer.Option(help="Finish this stopped run with its stored config.", metavar="RUN_DIR")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    executor: Annotated[
+        str | None, typer.Option(help="Where scoring runs: local (default) or ray (extra [ray]).")
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster HOST:PORT to join; without it --executor ray starts Ray for the run."),
+    ] = None,
 ) -> None:
     """Run a study: N sessions per strategy, each a chain of T iterations, stored in runs/<run-id>/."""
     from llmsde import api
@@ -67,6 +75,7 @@ def run(
         "out": out,
         "sandbox.require_isolation": True if require_isolation else None,
     }
+    placement = _executor_overrides(executor, ray_address)
     with ExitStack() as stack:
         hooks = _Hooks(stack)
         if resume is not None:
@@ -76,17 +85,37 @@ def run(
             if given:
                 raise ConfigError(
                     f"{', '.join(given)} cannot be combined with --resume (the stored config is used)",
-                    "only --concurrency and --json may be given with --resume",
+                    "only --concurrency, --executor, --ray-address and --json may be given with --resume",
                 )
             with hooks.interruptible():
                 summary = api.resume_run(
-                    resume, concurrency=concurrency, on_start=hooks.start, on_progress=hooks.progress
+                    resume,
+                    concurrency=concurrency,
+                    executor={k.split(".")[-1]: v for k, v in placement.items()},
+                    on_start=hooks.start,
+                    on_progress=hooks.progress,
                 )
         else:
-            cfg = load_config(config, {**overrides, "concurrency": concurrency})
+            cfg = load_config(config, {**overrides, "concurrency": concurrency, **placement})
             with hooks.interruptible():
                 summary = api.run_study(cfg, on_start=hooks.start, on_progress=hooks.progress)
     _print_summary(summary, json_out)
+
+
+def _executor_overrides(executor: str | None, ray_address: str | None) -> dict[str, Any]:
+    """``executor.*`` config keys from the flags; an address alone implies Ray, and local takes no address."""
+    if executor is not None and executor not in ("local", "ray"):
+        raise ConfigError(f"unknown executor {executor!r}", "use --executor local or --executor ray")
+    if ray_address is not None:
+        if executor == "local":
+            raise ConfigError("--ray-address needs --executor ray", "drop --ray-address or use --executor ray")
+        executor = "ray"
+    found: dict[str, Any] = {}
+    if executor is not None:
+        found["executor.kind"] = executor
+        if executor == "local" or ray_address is not None:
+            found["executor.address"] = ray_address
+    return found
 
 
 class _Hooks:
@@ -113,6 +142,8 @@ class _Hooks:
 
         for warning in info.isolation_warnings:
             render.print_warning(warning)
+        if info.executor != "local":
+            render.print_status(f"scoring on {len(info.workers)} {info.executor} workers")
         self._run_dir = str(info.run_dir)
         render.print_status(f"run directory: {info.run_dir}")
         verb = "resuming" if info.resumed else "running"

@@ -1,7 +1,7 @@
 """Runs the unfinished sessions of a run with a bounded number of concurrent sessions.
 
-``concurrency`` sessions are in flight at once (so at most that many provider calls); scoring is CPU-bound and
-gets its own, smaller bound (about one per core) because it runs in threads that drive sandbox processes.
+``concurrency`` sessions are in flight at once (so at most that many provider calls); scoring goes to an
+executor (``llmsde.runner.executors``), which bounds it separately: one per core locally, a few per actor on Ray.
 Every commit happens in the event-loop thread through the single store connection. When the provider's circuit
 breaker opens (:class:`~llmsde.errors.ProviderError`), the other sessions are cancelled, their in-flight
 iterations are dropped uncommitted, and the error propagates: the store stays consistent and resumable.
@@ -10,28 +10,31 @@ iterations are dropped uncommitted, and the error propagates: the store stays co
 from __future__ import annotations
 
 import asyncio
-import os
+import inspect
 import time
 from collections.abc import Callable, Mapping
+from typing import cast
 
 from llmsde.config import StudyConfig
 from llmsde.errors import LlmsdeError
 from llmsde.providers.base import Provider
 from llmsde.runner.events import Progress, ProgressCallback
-from llmsde.runner.session import ChainState, RunContext, ScorerLike, StrategyLike, rebuild_state, run_session
+from llmsde.runner.executors import Executor, LocalExecutor, ScoreFn, ScorerLike, default_score_slots
+from llmsde.runner.session import ChainState, RunContext, StrategyLike, rebuild_state, run_session
 from llmsde.store.sqlite import IterationRecord, RunStore, SessionRow
 from llmsde.tasks.model import Task
 
 __all__ = ["default_score_slots", "execute_run"]
 
 
-def default_score_slots() -> int:
-    """Concurrent scorings: one per available core, at least one."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores)
+def _score_fn(scorer: ScorerLike | Executor | ScoreFn, slots: int | None) -> ScoreFn:
+    """The async scoring function: an executor's, a plain function as given, or a Scorer run locally."""
+    method = getattr(scorer, "score", None)
+    if method is not None and inspect.iscoroutinefunction(method):
+        return cast(ScoreFn, method)
+    if method is not None:
+        return LocalExecutor(cast(ScorerLike, scorer), slots).score
+    return cast(ScoreFn, scorer)
 
 
 class _Tracker:
@@ -76,7 +79,7 @@ async def execute_run(
     store: RunStore,
     config: StudyConfig,
     provider: Provider,
-    scorer: ScorerLike,
+    scorer: ScorerLike | Executor | ScoreFn,
     extract: Callable[[str, str | None], str | None],
     tasks: Mapping[str, Task],
     strategies: Mapping[str, StrategyLike],
@@ -87,16 +90,17 @@ async def execute_run(
     """Run every session of ``store`` that is not done; return the number of iterations committed.
 
     Works the same for a fresh run and a resumed one: each session's state is rebuilt from what is stored.
+    ``scorer`` is an executor (``llmsde.runner.executors``), its async ``score`` function, or a plain Scorer,
+    which is then run locally in threads, ``score_slots`` at a time.
     """
     tracker = _Tracker(store, config, on_progress)
     ctx = RunContext(
         config=config,
         provider=provider,
-        scorer=scorer,
+        score=_score_fn(scorer, score_slots),
         extract=extract,
         tasks=tasks,
         strategies=strategies,
-        score_slots=asyncio.Semaphore(score_slots or default_score_slots()),
         commit=tracker.commit,
     )
     queue: asyncio.Queue[tuple[SessionRow, ChainState]] = asyncio.Queue()

@@ -25,9 +25,10 @@ from llmsde.config import StudyConfig, build_config
 from llmsde.errors import ProviderError, RunDirError
 from llmsde.providers.base import Provider
 from llmsde.runner.events import ProgressCallback
+from llmsde.runner.executors import Executor, common_isolation, open_executor
 from llmsde.runner.plan import plan_sessions
 from llmsde.runner.scheduler import execute_run
-from llmsde.runner.session import ScorerLike, StrategyLike
+from llmsde.runner.session import StrategyLike
 from llmsde.store.sqlite import RunManifest, RunStore
 from llmsde.tasks.model import Task
 
@@ -46,6 +47,9 @@ class RunStart:
     isolation_level: str
     isolation_warnings: tuple[str, ...]
     resumed: bool
+    executor: str = "local"
+    workers: tuple[str, ...] = ()
+    """``<label> <isolation level>`` of every scoring worker (one for ``local``, one per actor on Ray)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +72,15 @@ class RunSummary:
     usage: dict[str, Any] = field(default_factory=dict)
     """Totals over the run's model calls: ``calls``, ``prompt_tokens``, ``completion_tokens``, ``retries``,
     ``mean_latency_s``, ``cost_usd`` (None without prices); see :meth:`RunStore.usage_totals`."""
+    executor: str = "local"
+    workers: tuple[str, ...] = ()
+    """``<label> <isolation level>`` of each worker that scored in this invocation."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (the ``--json`` output of ``llmsde run``)."""
         data = asdict(self)
         data["isolation_warnings"] = list(self.isolation_warnings)
+        data["workers"] = list(self.workers)
         return data
 
 
@@ -142,19 +150,11 @@ def _exclusive(run_dir: Path) -> Iterator[None]:
         yield
 
 
-@contextmanager
-def _scorer(config: StudyConfig) -> Iterator[Any]:
-    from llmsde.scoring import Scorer
-
-    with Scorer(config.scoring, config.sandbox) as scorer:
-        yield scorer
-
-
 def _execute(
     store: RunStore,
     config: StudyConfig,
     parts: _Parts,
-    scorer: ScorerLike,
+    executor: Executor,
     provider: Provider,
     on_progress: ProgressCallback | None,
 ) -> None:
@@ -166,7 +166,7 @@ def _execute(
                 store,
                 config,
                 provider,
-                scorer,
+                executor,
                 extract_code,
                 parts.tasks,
                 parts.strategies,
@@ -189,7 +189,7 @@ def _execute(
     store.finish("complete")
 
 
-def _summary(store: RunStore, new: int, started: float, resumed: bool) -> RunSummary:
+def _summary(store: RunStore, new: int, started: float, resumed: bool, executor: Executor | None = None) -> RunSummary:
     counts, manifest = store.counts(), store.manifest()
     return RunSummary(
         run_dir=str(store.run_dir),
@@ -205,14 +205,20 @@ def _summary(store: RunStore, new: int, started: float, resumed: bool) -> RunSum
         isolation_warnings=manifest.isolation_warnings,
         resumed=resumed,
         usage=store.usage_totals(),
+        executor=executor.kind if executor is not None else "local",
+        workers=_worker_lines(executor),
     )
+
+
+def _worker_lines(executor: Executor | None) -> tuple[str, ...]:
+    return () if executor is None else tuple(f"{w.label} {w.level}" for w in executor.workers)
 
 
 def _run(
     store: RunStore,
     config: StudyConfig,
     parts: _Parts,
-    scorer: Any,
+    executor: Executor,
     provider: Provider,
     resumed: bool,
     on_start: Callable[[RunStart], None] | None,
@@ -220,13 +226,15 @@ def _run(
 ) -> RunSummary:
     started = time.perf_counter()
     before = store.counts()["iterations"]
-    level, warnings = str(scorer.isolation.level), tuple(str(w) for w in scorer.isolation.warnings)
+    level, warnings = common_isolation(executor.workers)
     store.set_isolation(level, warnings)
     if on_start is not None:
         n = store.counts()["sessions"]
-        on_start(RunStart(str(store.run_dir), n, n * (config.iterations + 1), level, warnings, resumed))
-    _execute(store, config, parts, scorer, provider, on_progress)
-    return _summary(store, store.counts()["iterations"] - before, started, resumed)
+        workers = _worker_lines(executor)
+        total = n * (config.iterations + 1)
+        on_start(RunStart(str(store.run_dir), n, total, level, warnings, resumed, executor.kind, workers))
+    _execute(store, config, parts, executor, provider, on_progress)
+    return _summary(store, store.counts()["iterations"] - before, started, resumed, executor)
 
 
 def start_study(
@@ -238,7 +246,7 @@ def start_study(
     """Create ``<config.out>/<run-id>/`` and run the whole study in it."""
     parts = _resolve(config)
     plan = plan_sessions(config.strategies, list(parts.tasks), config.sessions, config.seed)
-    with _scorer(config) as scorer:
+    with open_executor(config, parts.tasks) as executor:
         provider = _provider(config)
         snapshot = config.model_dump(mode="json", by_alias=True)
         run_id = new_run_id()
@@ -256,21 +264,28 @@ def start_study(
             _exclusive(store.run_dir),
         ):
             store.add_sessions(plan)
-            return _run(store, config, parts, scorer, provider, False, on_start, on_progress)
+            return _run(store, config, parts, executor, provider, False, on_start, on_progress)
 
 
 def resume_study(
     run_dir: str | Path,
     *,
     concurrency: int | None = None,
+    executor: dict[str, Any] | None = None,
     on_start: Callable[[RunStart], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> RunSummary:
-    """Finish a stopped run with its stored config; only the concurrency may change."""
+    """Finish a stopped run with its stored config; only the concurrency and the executor may change.
+
+    ``executor`` replaces keys of the ``[executor]`` table (e.g. ``{"kind": "ray", "address": None}``): where
+    scoring runs does not change what it gives.
+    """
     with RunStore.open(run_dir) as store, _exclusive(store.run_dir):
         data = store.manifest().config
         if concurrency is not None:
             data = {**data, "concurrency": concurrency}
+        if executor:
+            data = {**data, "executor": {**(data.get("executor") or {}), **executor}}
         config = build_config(json.loads(json.dumps(data)), source=f"{run_dir} (stored config)")
         counts = store.counts()
         if counts["sessions_done"] == counts["sessions"]:
@@ -278,7 +293,7 @@ def resume_study(
                 store.finish("complete")
             return _summary(store, 0, time.perf_counter(), True)
         parts = _resolve(config, {s.task_id for s in store.sessions()})
-        with _scorer(config) as scorer:
+        with open_executor(config, parts.tasks) as pool:
             provider = _provider(config)
             store.mark_resumed()
-            return _run(store, config, parts, scorer, provider, True, on_start, on_progress)
+            return _run(store, config, parts, pool, provider, True, on_start, on_progress)
