@@ -104,7 +104,13 @@ class RayExecutor:
             }
             if ecfg.address is None:
                 kwargs.update(num_cpus=ecfg.workers or default_score_slots(), _node_ip_address="127.0.0.1")
-            ray.init(address=ecfg.address, **kwargs)
+            try:
+                ray.init(address=ecfg.address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as err:
+                raise ConfigError(
+                    f"cannot join the Ray cluster at {ecfg.address or 'a new local instance'}: {_last_line(err)}",
+                    "check --ray-address and the cluster's auth token (docs/scale.md)",
+                ) from None
         try:
             executor = cls._spawn(ray, config, tasks)
         except BaseException:
@@ -120,8 +126,8 @@ class RayExecutor:
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         n = ecfg.workers or max(1, int(cpus // ecfg.cpus_per_worker))
         remote = ray.remote(ScoringWorker).options(num_cpus=ecfg.cpus_per_worker, max_restarts=-1, max_task_retries=0)
-        tasks_ref = ray.put(dict(tasks))
-        actors = [remote.remote(config.scoring, config.sandbox, tasks_ref) for _ in range(n)]
+        shipped = dict(tasks)
+        actors = [remote.remote(config.scoring, config.sandbox, shipped) for _ in range(n)]
         try:
             infos: list[WorkerInfo] = ray.get([a.info.remote() for a in actors], timeout=_STARTUP_TIMEOUT_S)
         except ray.exceptions.GetTimeoutError:
@@ -224,6 +230,11 @@ class RayExecutor:
                 ray.kill(handle, no_restart=True)
 
 
+def _last_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[-1][:300] if text else type(err).__name__
+
+
 def _worker_start_error(err: BaseException) -> BaseException:
     """A worker that could not start, as one line: the sandbox's own error when that was the cause."""
     text = str(err)
@@ -233,5 +244,6 @@ def _worker_start_error(err: BaseException) -> BaseException:
         return SandboxError(
             f"a Ray worker's sandbox: {line}", "run the workers as root on Linux, or drop --require-isolation"
         )
-    last = text.strip().splitlines()[-1] if text.strip() else type(err).__name__
-    return ConfigError(f"a Ray scoring worker did not start: {last}", "check the nodes (llmsde installed? `ray logs`)")
+    return ConfigError(
+        f"a Ray scoring worker did not start: {_last_line(err)}", "check the nodes (llmsde installed? `ray logs`)"
+    )
