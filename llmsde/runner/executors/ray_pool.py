@@ -83,6 +83,8 @@ class RayExecutor:
         self._tokens: asyncio.Queue[_Actor | None] | None = None
         self._live_tokens = 0
         self._revivals: set[asyncio.Task[None]] = set()
+        self._tasks_ref: Any = None
+        """Held for the executor's life: restarted actors fetch the tasks through it."""
         self.owns_ray = False
         self.requeued = 0
         """Scorings sent to another actor because theirs died."""
@@ -126,8 +128,8 @@ class RayExecutor:
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         n = ecfg.workers or max(1, int(cpus // ecfg.cpus_per_worker))
         remote = ray.remote(ScoringWorker).options(num_cpus=ecfg.cpus_per_worker, max_restarts=-1, max_task_retries=0)
-        shipped = dict(tasks)
-        actors = [remote.remote(config.scoring, config.sandbox, shipped) for _ in range(n)]
+        tasks_ref = ray.put(dict(tasks))
+        actors = [remote.remote(config.scoring, config.sandbox, [tasks_ref]) for _ in range(n)]
         try:
             infos: list[WorkerInfo] = ray.get([a.info.remote() for a in actors], timeout=_STARTUP_TIMEOUT_S)
         except ray.exceptions.GetTimeoutError:
@@ -142,6 +144,7 @@ class RayExecutor:
             raise _worker_start_error(err) from None
         executor = cls(ray, actors, infos, tasks)
         executor._depth = ecfg.in_flight_per_worker
+        executor._tasks_ref = tasks_ref
         return executor
 
     @property

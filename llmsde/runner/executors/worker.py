@@ -3,7 +3,7 @@ placed it.
 
 It is a plain class (Ray wraps it in :mod:`llmsde.runner.executors.ray_pool`), so this module imports nothing of
 Ray and nodes import it by name: every node needs llmsde installed (docs/scale.md). Tasks arrive by value once,
-in the constructor, so a node never reads task files and a restarted actor gets them again from Ray.
+through the constructor, so a node never reads task files and a restarted actor gets them again from Ray.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
+from typing import Any
 
 from llmsde.config import SandboxConfig, ScoringConfig
 from llmsde.runner.executors.base import Scored, WorkerInfo, scorer_error
@@ -22,10 +23,17 @@ __all__ = ["ScoringWorker"]
 class ScoringWorker:
     """One actor: scores one candidate at a time with a one-slot sandbox pool (Ray gives it one CPU)."""
 
-    def __init__(self, scoring: ScoringConfig, sandbox: SandboxConfig, tasks: Mapping[str, Task]) -> None:
+    def __init__(self, scoring: ScoringConfig, sandbox: SandboxConfig, tasks: Mapping[str, Task] | list[Any]) -> None:
+        """``tasks`` by value, or ``[ref]`` to them in Ray's object store: a reference inside a list is not
+        resolved by Ray, so a large task set is not an actor argument Ray must keep for restarts; the driver
+        holds the reference, and a restarted actor fetches it again here."""
         from llmsde.scoring import Scorer
 
-        self._tasks = dict(tasks)
+        if isinstance(tasks, list):
+            import ray
+
+            tasks = ray.get(tasks[0])
+        self._tasks: dict[str, Task] = dict(tasks)
         self._scorer = Scorer(scoring, sandbox.model_copy(update={"slots": 1}))
         isolation = self._scorer.isolation
         where = f"ray:{_node_address()}:{os.getpid()}"
