@@ -6,9 +6,10 @@ radon, the sandboxed tests and the timed workload, ~50 ms of CPU per iteration. 
 Ray instance with exactly that many CPUs and one scoring actor per CPU; the rate is taken from the first to the
 last commit, so Ray's start-up and the actors' warm-up are not counted. The ratio 2 workers / 1 worker is what
 one more worker CPU buys; on N machines the expected rate is about N x cores x the 1-worker rate, as long as the
-driver keeps up: its CPU per iteration (surrogate edit, extraction, Ray submit/receive, SQLite commit; measured
-with ``time.process_time`` over the driver process, Ray's client threads included) says how many iterations/s one
-driver core can feed (1000 / ms).
+driver keeps up: its CPU per iteration (measured with ``time.process_time`` over the driver process, Ray's client
+threads included) minus the surrogate model's own CPU (which a real endpoint spends elsewhere) is the driver's
+overhead: prompt, extraction, Ray submit/receive, SQLite commit. One driver core feeds about 1000 / that many
+iterations/s.
 
 A ``local`` row (the default executor, threads in this process) is measured in the same run as a reference.
 
@@ -27,6 +28,36 @@ from typing import Any
 
 from llmsde import api
 from llmsde.config import build_config
+from llmsde.runner import study
+
+
+class _TimedModel:
+    """Counts the CPU the (in-process, synchronous) surrogate model spends, so it can be told apart from the
+    driver's own work: with a real endpoint the model runs elsewhere."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.cpu_s = inner, 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def complete(self, messages: Any, params: Any) -> Any:
+        start = time.thread_time()
+        result = await self.inner.complete(messages, params)
+        self.cpu_s += time.thread_time() - start
+        return result
+
+
+_models: list[_TimedModel] = []
+_make_provider = study._provider
+
+
+def _timed_provider(config: Any) -> Any:
+    _models.append(_TimedModel(_make_provider(config)))
+    return _models[-1]
+
+
+study._provider = _timed_provider
 
 
 def _measure(kind: str, workers: int, args: argparse.Namespace, out: str) -> dict[str, Any]:
@@ -52,12 +83,14 @@ def _measure(kind: str, workers: int, args: argparse.Namespace, out: str) -> dic
     summary = api.run_study(config, on_progress=on_progress)
     n = len(commits) - 1
     span = commits[-1] - commits[0]
+    model_ms = 1000 * _models[-1].cpu_s / summary.new_iterations
     return {
         "executor": kind,
         "workers": workers,
         "iterations": summary.new_iterations,
         "it_s": n / span,
         "driver_ms": 1000 * (cpu[-1] - cpu[0]) / n,
+        "model_ms": model_ms,
         "wall_s": summary.wall_s,
     }
 
@@ -81,16 +114,20 @@ def main() -> None:
                 best = sorted(runs, key=lambda r: r["it_s"])[len(runs) // 2]
                 best["spread"] = (min(r["it_s"] for r in runs), max(r["it_s"] for r in runs))
                 best["driver_ms"] = statistics.median(r["driver_ms"] for r in runs)
+                best["model_ms"] = statistics.median(r["model_ms"] for r in runs)
                 rows.append(best)
     base = {r["executor"]: r["it_s"] for r in rows if r["workers"] == counts[0]}
-    print("| executor | worker CPUs | iterations | it/s | vs 1st row of executor | driver CPU ms/it | wall s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| executor | worker CPUs | iterations | it/s | vs 1 worker | driver CPU ms/it | of which model | "
+          "driver own ms/it | wall s |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         ratio = r["it_s"] / base[r["executor"]]
+        own = "-" if r["executor"] == "local" else f"{r['driver_ms'] - r['model_ms']:.2f}"
         print(
             f"| {r['executor']} | {r['workers']} | {r['iterations']} | {r['it_s']:.1f} | {ratio:.2f}x "
-            f"| {r['driver_ms']:.2f} | {r['wall_s']:.1f} |"
+            f"| {r['driver_ms']:.2f} | {r['model_ms']:.2f} | {own} | {r['wall_s']:.1f} |"
         )
+    print("(local: the driver process also scores, so its CPU is not overhead; '-' there)")
 
 
 if __name__ == "__main__":

@@ -256,3 +256,9 @@ def test_common_isolation_is_what_every_worker_has() -> None:
     level, warnings = common_isolation([a, b])
     assert level == "netns+seccomp" and warnings[0] == "no uid drop"
     assert "ray:a:1: netns+uid+seccomp" in warnings[1] and "ray:b:2: netns+seccomp" in warnings[1]
+
+
+def test_local_path_never_imports_ray() -> None:
+    code = "import sys, llmsde.api, llmsde.runner.study, llmsde.runner.executors; print('ray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
