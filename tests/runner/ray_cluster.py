@@ -69,3 +69,11 @@ def ray_head() -> Iterator[tuple[str, str]]:
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+def imaginary_layer() -> None:
+    """Ray ``worker_process_setup_hook``: every worker process demands one more sandbox layer than any machine
+    has, so its sandbox is weaker than ``require_isolation`` allows (as on a node not running as root)."""
+    from llmsde.sandbox import LAYERS
+
+    LAYERS["imaginary-layer"] = "no imaginary layer: nothing is imagined"

@@ -25,6 +25,7 @@ from ray_cluster import leftover, ray_head, ray_processes
 
 from llmsde import api
 from llmsde.config import StudyConfig, build_config
+from llmsde.errors import SandboxError
 from llmsde.runner.executors import WorkerInfo, common_isolation
 from llmsde.store import RunStore
 
@@ -207,6 +208,22 @@ def test_ctrl_c_on_a_local_ray_instance_leaves_no_process(
     assert json.loads(out)["executor"] == "ray"
     _exactly_once(db)
     _assert_same_as_local(_trajectories(db.parent), local_run)
+
+
+def test_require_isolation_applies_to_every_worker(cluster: str, tmp_path: Path) -> None:
+    env = {
+        "env_vars": {"PYTHONPATH": str(Path(__file__).parent)},
+        "worker_process_setup_hook": "ray_cluster.imaginary_layer",
+    }
+    config = _config(tmp_path / "runs", kind="ray", address=cluster, runtime_env=env)
+    with pytest.raises(SandboxError, match="a Ray worker's sandbox: .*no imaginary layer"):
+        api.run_study(
+            config.model_copy(update={"sandbox": config.sandbox.model_copy(update={"require_isolation": True})})
+        )
+    assert not (tmp_path / "runs").exists()
+    weak = api.run_study(_config(tmp_path / "weak", kind="ray", address=cluster, runtime_env=env))
+    assert weak.status == "complete" and "imaginary-layer" not in weak.isolation_level
+    assert "no imaginary layer: nothing is imagined" in weak.isolation_warnings
 
 
 def _free_port() -> int:
