@@ -96,9 +96,14 @@ def new_run_id() -> str:
     return f"{stamp}-{hashlib.sha256(os.urandom(16)).hexdigest()[:6]}"
 
 
-def _versions() -> dict[str, str]:
+def _versions(executor: Executor | None = None) -> dict[str, str]:
+    """Versions of what produced the run; for a Ray run also Ray's and every scoring worker with its isolation."""
     versions = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in ("llmsde", "bandit", "radon", "openai", "numpy"):
+    if executor is not None and executor.kind != "local":
+        versions["executor"] = executor.kind
+        versions["workers"] = "; ".join(_worker_lines(executor))
+    dists = ("llmsde", "bandit", "radon", "openai", "numpy", *(("ray",) if executor and executor.kind == "ray" else ()))
+    for dist in dists:
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -253,7 +258,7 @@ def start_study(
         manifest = RunManifest(
             run_id=run_id,
             config=snapshot,
-            versions=_versions(),
+            versions=_versions(executor),
             provider=config.provider.name,
             model=config.provider.model,
             base_url=config.provider.base_url,

@@ -142,6 +142,9 @@ def test_ray_run_matches_local_and_records_workers(
     labels = {r["worker"] for r in rows.values()}
     assert labels <= set(summary.workers) and len(labels) == 2
     assert all(label.startswith("ray:") and label.endswith(summary.isolation_level) for label in labels)
+    with RunStore.open(summary.run_dir) as store:
+        versions = store.manifest().versions
+    assert versions["executor"] == "ray" and versions["workers"].split("; ") == list(summary.workers)
 
 
 def test_killed_worker_loses_only_in_flight_scorings(
