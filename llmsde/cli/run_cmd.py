@@ -52,7 +52,7 @@ def run(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     executor: Annotated[
-        str | None, typer.Option(help="Where scoring runs: local (default) or ray (extra [ray]).")
+        str | None, typer.Option(help="Where scoring runs: local (default) or ray (needs the ray extra).")
     ] = None,
     ray_address: Annotated[
         str | None,
