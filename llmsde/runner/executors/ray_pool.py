@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -70,7 +71,11 @@ class _Actor:
 
 
 class RayExecutor:
-    """Scoring actors on a Ray cluster; build with :meth:`start`, always :meth:`close`."""
+    """Scoring actors on a Ray cluster; build with :meth:`start`, always :meth:`close`.
+
+    A Ray instance started for the run (no address) has Ray's usage reporting off unless the environment
+    says otherwise: a study must not phone home because it was asked to use the local cores.
+    """
 
     kind = "ray"
 
@@ -105,6 +110,7 @@ class RayExecutor:
                 "runtime_env": dict(ecfg.runtime_env) or None,
             }
             if ecfg.address is None:
+                os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
                 kwargs.update(num_cpus=ecfg.workers or default_score_slots(), _node_ip_address="127.0.0.1")
             try:
                 ray.init(address=ecfg.address, **kwargs)
