@@ -158,10 +158,6 @@ class RayExecutor:
         """Every actor and the isolation its sandbox achieved."""
         return tuple(self._infos)
 
-    def worker_pids(self) -> list[int]:
-        """Process ids of the actors (for fault-injection tests and diagnostics)."""
-        return [int(p) for p in self._ray.get([a.handle.pid.remote() for a in self._actors], timeout=60)]
-
     def _pool(self) -> asyncio.Queue[_Actor | None]:
         if self._tokens is None:
             self._tokens = asyncio.Queue()
@@ -205,10 +201,11 @@ class RayExecutor:
         async def wait_until_back() -> None:
             for _ in range(_REVIVE_TRIES):
                 try:
-                    await actor.handle.info.remote()
+                    info: WorkerInfo = await actor.handle.info.remote()
                 except self._ray.exceptions.RayActorError:
                     await asyncio.sleep(_REVIVE_PAUSE_S)
                     continue
+                self._infos[actor.index] = info
                 self._pool().put_nowait(actor)
                 return
             self._live_tokens -= 1

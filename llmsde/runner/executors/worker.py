@@ -49,10 +49,6 @@ class ScoringWorker:
         """Who this worker is and the isolation its sandbox achieved; answering also means it is ready."""
         return self._info
 
-    def pid(self) -> int:
-        """The actor's process id (tests kill it to check that its in-flight work is re-queued)."""
-        return os.getpid()
-
     def score(self, code: str | None, task: Task | str) -> Scored:
         """Score one candidate; ``task`` is a task id shipped in the constructor, or a Task by value."""
         resolved = self._tasks[task] if isinstance(task, str) else task
