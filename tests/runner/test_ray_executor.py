@@ -116,8 +116,8 @@ def _cli(args: list[str], **kw: Any) -> subprocess.Popen[str]:
 
 
 def _signal_after(proc: subprocess.Popen[str], run_root: Path, at_least: int, sig: int) -> tuple[Path, str]:
-    """Send ``sig`` to the CLI's process group once ``at_least`` iterations are stored; return the store and
-    what the CLI wrote to stderr."""
+    """Once ``at_least`` iterations are stored, send SIGINT to the CLI's process group (as a terminal's Ctrl-C
+    does) or any other signal to the CLI process alone; return the store and what the CLI wrote to stderr."""
     deadline = time.monotonic() + 180
     db, n = None, 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -126,7 +126,10 @@ def _signal_after(proc: subprocess.Popen[str], run_root: Path, at_least: int, si
             break
         time.sleep(0.05)
     assert proc.poll() is None and db is not None, "the run ended before the signal; make the study bigger"
-    os.killpg(proc.pid, sig)
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)
+    else:
+        os.kill(proc.pid, sig)
     _, err = proc.communicate(timeout=120)
     return db, err
 
@@ -169,23 +172,32 @@ def test_killed_worker_loses_only_in_flight_scorings(
     assert any(f":{killed[0]} " in r["worker"] for r in rows.values())
 
 
-def test_killed_driver_resumes_on_ray_exactly_once(
+def test_killed_driver_leaves_no_ray_and_resumes_on_a_cluster_exactly_once(
     cluster: str, local_run: dict[Key, dict[str, Any]], tmp_path: Path
 ) -> None:
     root = tmp_path / "runs"
-    proc = _cli([*FLAGS, "--executor", "ray", "--ray-address", cluster, "--out", str(root)])
+    before = set(ray_processes())
+    proc = _cli([*FLAGS, "--executor", "ray", "--out", str(root)])
     try:
         db, _ = _signal_after(proc, root, 5, signal.SIGKILL)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-    _, before = _stored(root)
-    assert proc.returncode == -signal.SIGKILL and 5 <= before < TOTAL
+    _, stored = _stored(root)
+    assert proc.returncode == -signal.SIGKILL and 5 <= stored < TOTAL
+    _assert_no_new_ray_process(before)
     summary = api.resume_run(db.parent, executor={"kind": "ray", "address": cluster})
-    assert summary.status == "complete" and summary.new_iterations == TOTAL - before
+    assert summary.status == "complete" and summary.new_iterations == TOTAL - stored
     _exactly_once(db)
     _assert_same_as_local(_trajectories(db.parent), local_run)
+
+
+def _assert_no_new_ray_process(before: set[int]) -> None:
+    deadline = time.monotonic() + 30
+    while (new := set(ray_processes()) - before) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not new, f"Ray processes left behind: {[ray_processes().get(p) for p in new]}"
 
 
 def test_ctrl_c_on_a_local_ray_instance_leaves_no_process(
@@ -201,10 +213,7 @@ def test_ctrl_c_on_a_local_ray_instance_leaves_no_process(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
     assert proc.returncode == 130 and "Traceback" not in err and f"--resume {db.parent}" in err
-    deadline = time.monotonic() + 30
-    while (new := set(ray_processes()) - before) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not new, f"Ray processes left behind: {[ray_processes().get(p) for p in new]}"
+    _assert_no_new_ray_process(before)
     resumed = _cli(["--resume", str(db.parent), "--executor", "ray", "--ray-address", cluster, "--json"])
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err

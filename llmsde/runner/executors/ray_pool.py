@@ -6,10 +6,11 @@ limit by the number of actors). Actors only score. Each holds a warm Scorer; the
 ``in_flight_per_worker`` scorings queued on each, awaits the results as they stream back, and the session loop
 commits them in order of k as it does locally.
 
-A scoring lost with its actor (SIGKILL, node loss) raises ``RayActorError`` here and is sent to another actor;
-the dead one is restarted by Ray (``max_restarts=-1``, its constructor re-run) and rejoins the pool once it
-answers. ``max_task_retries=0`` leaves the re-queueing to the driver, so the lost scoring does not wait for the
-restart.
+A scoring lost with its actor (SIGKILL, node loss) raises ``RayActorError`` here and is sent to another actor
+at once. The driver replaces the dead actor with a new one (its Scorer warm again, the task set fetched from the
+object store where the driver keeps it) and gives the slot back when it answers; Ray's own restarts and task
+retries are off (``max_restarts=0``, ``max_task_retries=0``), so nothing waits for a restart and no lost
+scoring runs twice.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from llmsde.config import StudyConfig
 from llmsde.errors import ConfigError, ExecutorError, SandboxError
+from llmsde.runner.executors._reaper import Reaper, children_of
 from llmsde.runner.executors.base import Scored, WorkerInfo, scorer_error
 from llmsde.runner.executors.local import default_score_slots
 from llmsde.runner.executors.worker import ScoringWorker
@@ -31,8 +33,6 @@ from llmsde.tasks.model import Task
 __all__ = ["RayExecutor", "import_ray"]
 
 _STARTUP_TIMEOUT_S = 180.0
-_REVIVE_TRIES = 120
-_REVIVE_PAUSE_S = 0.5
 
 
 def import_ray() -> Any:
@@ -64,10 +64,13 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
 
 
 class _Actor:
-    __slots__ = ("handle", "index")
+    """One pool position: the current actor handle, and the replacement under way when it died."""
+
+    __slots__ = ("handle", "index", "replacing")
 
     def __init__(self, handle: Any, index: int) -> None:
         self.handle, self.index = handle, index
+        self.replacing: asyncio.Future[bool] | None = None
 
 
 class RayExecutor:
@@ -89,7 +92,10 @@ class RayExecutor:
         self._live_tokens = 0
         self._revivals: set[asyncio.Task[None]] = set()
         self._tasks_ref: Any = None
-        """Held for the executor's life: restarted actors fetch the tasks through it."""
+        """Held for the executor's life: replacement actors get the tasks through it."""
+        self._new_actor: Callable[[], Any] | None = None
+        self._replacements_left = 0
+        self._reaper: Reaper | None = None
         self.owns_ray = False
         self.requeued = 0
         """Scorings sent to another actor because theirs died."""
@@ -102,6 +108,7 @@ class RayExecutor:
         if ecfg.address is not None:
             check_reachable(ecfg.address)
         owns = not ray.is_initialized()
+        started: list[int] = []
         if owns:
             kwargs: dict[str, Any] = {
                 "include_dashboard": False,
@@ -112,6 +119,7 @@ class RayExecutor:
             if ecfg.address is None:
                 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
                 kwargs.update(num_cpus=ecfg.workers or default_score_slots(), _node_ip_address="127.0.0.1")
+            before = set(children_of(os.getpid()))
             try:
                 ray.init(address=ecfg.address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as err:
@@ -119,13 +127,17 @@ class RayExecutor:
                     f"cannot join the Ray cluster at {ecfg.address or 'a new local instance'}: {_last_line(err)}",
                     "check --ray-address and the cluster's auth token (docs/scale.md)",
                 ) from None
+            started = [pid for pid in children_of(os.getpid()) if pid not in before]
+        reaper = Reaper(started if owns and ecfg.address is None else [])
         try:
             executor = cls._spawn(ray, config, tasks)
         except BaseException:
             if owns:
                 ray.shutdown()
+            reaper.release()
             raise
         executor.owns_ray = owns
+        executor._reaper = reaper
         return executor
 
     @classmethod
@@ -133,9 +145,13 @@ class RayExecutor:
         ecfg = config.executor
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         n = ecfg.workers or max(1, int(cpus // ecfg.cpus_per_worker))
-        remote = ray.remote(ScoringWorker).options(num_cpus=ecfg.cpus_per_worker, max_restarts=-1, max_task_retries=0)
+        remote = ray.remote(ScoringWorker).options(num_cpus=ecfg.cpus_per_worker, max_restarts=0, max_task_retries=0)
         tasks_ref = ray.put(dict(tasks))
-        actors = [remote.remote(config.scoring, config.sandbox, [tasks_ref]) for _ in range(n)]
+
+        def new_actor() -> Any:
+            return remote.remote(config.scoring, config.sandbox, tasks_ref)
+
+        actors = [new_actor() for _ in range(n)]
         try:
             infos: list[WorkerInfo] = ray.get([a.info.remote() for a in actors], timeout=_STARTUP_TIMEOUT_S)
         except ray.exceptions.GetTimeoutError:
@@ -151,6 +167,8 @@ class RayExecutor:
         executor = cls(ray, actors, infos, tasks)
         executor._depth = ecfg.in_flight_per_worker
         executor._tasks_ref = tasks_ref
+        executor._new_actor = new_actor
+        executor._replacements_left = 3 * n
         return executor
 
     @property
@@ -176,11 +194,12 @@ class RayExecutor:
             if actor is None:
                 pool.put_nowait(None)
                 break
+            handle = actor.handle
             try:
-                scored: Scored = await actor.handle.score.remote(code, arg)
+                scored: Scored = await handle.score.remote(code, arg)
             except self._ray.exceptions.RayActorError:
                 self.requeued += 1
-                self._revive(actor)
+                self._revive(actor, handle)
                 continue
             except self._ray.exceptions.RayTaskError as err:
                 pool.put_nowait(actor)
@@ -195,26 +214,46 @@ class RayExecutor:
             "check the nodes' logs (`ray logs`), then `llmsde run --resume RUN`",
         )
 
-    def _revive(self, actor: _Actor) -> None:
-        """Put the actor's slot back once Ray has restarted it; drop it if it never comes back."""
+    def _revive(self, actor: _Actor, failed: Any) -> None:
+        """Give back the slot a failed scoring held once ``failed`` (the dead handle) has been replaced by a new
+        actor with its sandbox up; the first failure starts the replacement (at most three times the pool size
+        per run), later ones wait for it. A slot whose actor cannot be replaced is gone for good."""
 
-        async def wait_until_back() -> None:
-            for _ in range(_REVIVE_TRIES):
-                try:
-                    info: WorkerInfo = await actor.handle.info.remote()
-                except self._ray.exceptions.RayActorError:
-                    await asyncio.sleep(_REVIVE_PAUSE_S)
-                    continue
-                self._infos[actor.index] = info
+        async def give_back() -> None:
+            if actor.handle is failed:
+                if actor.replacing is None:
+                    actor.replacing = asyncio.ensure_future(self._replace(actor))
+                ok = await asyncio.shield(actor.replacing)
+            else:
+                ok = True
+            if ok:
                 self._pool().put_nowait(actor)
-                return
-            self._live_tokens -= 1
-            if self._live_tokens == 0:
-                self._pool().put_nowait(None)
+            else:
+                self._live_tokens -= 1
+                if self._live_tokens <= 0:
+                    self._pool().put_nowait(None)
 
-        task = asyncio.get_running_loop().create_task(wait_until_back())
+        task = asyncio.get_running_loop().create_task(give_back())
         self._revivals.add(task)
         task.add_done_callback(self._revivals.discard)
+
+    async def _replace(self, actor: _Actor) -> bool:
+        try:
+            if self._new_actor is None or self._replacements_left <= 0:
+                return False
+            self._replacements_left -= 1
+            handle = self._new_actor()
+            try:
+                info: WorkerInfo = await handle.info.remote()
+            except self._ray.exceptions.RayError:
+                self._kill(self._ray, [handle])
+                return False
+            self._kill(self._ray, [actor.handle])
+            actor.handle = handle
+            self._infos[actor.index] = info
+            return True
+        finally:
+            actor.replacing = None
 
     def close(self) -> None:
         """Stop the sandboxes, end the actors, and stop Ray if this run started it; idempotent."""
@@ -228,6 +267,8 @@ class RayExecutor:
         if self.owns_ray:
             self.owns_ray = False
             self._ray.shutdown()
+        if self._reaper is not None:
+            self._reaper.release()
 
     @staticmethod
     def _kill(ray: Any, handles: list[Any]) -> None:

@@ -3,7 +3,8 @@ placed it.
 
 It is a plain class (Ray wraps it in :mod:`llmsde.runner.executors.ray_pool`), so this module imports nothing of
 Ray and nodes import it by name: every node needs llmsde installed (docs/scale.md). Tasks arrive by value once,
-through the constructor, so a node never reads task files and a restarted actor gets them again from Ray.
+through the constructor (from the object store), so a node never reads task files and a replacement actor gets
+them the same way.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
-from typing import Any
 
 from llmsde.config import SandboxConfig, ScoringConfig
 from llmsde.runner.executors.base import Scored, WorkerInfo, scorer_error
@@ -23,16 +23,9 @@ __all__ = ["ScoringWorker"]
 class ScoringWorker:
     """One actor: scores one candidate at a time with a one-slot sandbox pool (Ray gives it one CPU)."""
 
-    def __init__(self, scoring: ScoringConfig, sandbox: SandboxConfig, tasks: Mapping[str, Task] | list[Any]) -> None:
-        """``tasks`` by value, or ``[ref]`` to them in Ray's object store: a reference inside a list is not
-        resolved by Ray, so a large task set is not an actor argument Ray must keep for restarts; the driver
-        holds the reference, and a restarted actor fetches it again here."""
+    def __init__(self, scoring: ScoringConfig, sandbox: SandboxConfig, tasks: Mapping[str, Task]) -> None:
         from llmsde.scoring import Scorer
 
-        if isinstance(tasks, list):
-            import ray
-
-            tasks = ray.get(tasks[0])
         self._tasks: dict[str, Task] = dict(tasks)
         self._scorer = Scorer(scoring, sandbox.model_copy(update={"slots": 1}))
         isolation = self._scorer.isolation
