@@ -26,7 +26,6 @@ from ray_cluster import leftover, ray_head, ray_processes
 from llmsde import api
 from llmsde.config import StudyConfig, build_config
 from llmsde.errors import SandboxError
-from llmsde.runner.executors import WorkerInfo, common_isolation
 from llmsde.store import RunStore
 
 pytestmark = pytest.mark.slow
@@ -274,17 +273,6 @@ def test_missing_ray_extra_is_an_install_hint(
     code, out, err = run_main(["run", *FLAGS, "--executor", "ray", "--out", str(tmp_path / "runs")], capsys)
     assert code == 2 and "pip install 'llmsde[ray]'" in _one_line(err)
     assert not (tmp_path / "runs").exists()
-
-
-def test_common_isolation_is_what_every_worker_has() -> None:
-    full = (("netns", True), ("uid", True), ("seccomp", True))
-    weak = (("netns", True), ("uid", False), ("seccomp", True))
-    a = WorkerInfo("ray:a:1", "netns+uid+seccomp", full)
-    b = WorkerInfo("ray:b:2", "netns+seccomp", weak, ("no uid drop",))
-    assert common_isolation([a, a]) == ("netns+uid+seccomp", ())
-    level, warnings = common_isolation([a, b])
-    assert level == "netns+seccomp" and warnings[0] == "no uid drop"
-    assert "ray:a:1: netns+uid+seccomp" in warnings[1] and "ray:b:2: netns+seccomp" in warnings[1]
 
 
 def test_local_path_never_imports_ray() -> None:
