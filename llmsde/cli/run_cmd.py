@@ -172,6 +172,10 @@ def _print_summary(summary: api_types.RunSummary, json_out: bool) -> None:
             ("failed iterations", str(summary.failed_iterations)),
             ("wall time", f"{summary.wall_s:.1f} s"),
             ("isolation", summary.isolation_level),
+            (
+                "scoring",
+                f"{summary.executor}, {len(summary.workers)} worker(s)" if summary.workers else summary.executor,
+            ),
             ("model calls", _usage_line(summary.usage)),
         ],
     )
