@@ -244,8 +244,8 @@ class RayExecutor:
             self._replacements_left -= 1
             handle = self._new_actor()
             try:
-                info: WorkerInfo = await handle.info.remote()
-            except self._ray.exceptions.RayError:
+                info: WorkerInfo = await asyncio.wait_for(_awaitable(handle.info.remote()), _STARTUP_TIMEOUT_S)
+            except (self._ray.exceptions.RayError, TimeoutError):
                 self._kill(self._ray, [handle])
                 return False
             self._kill(self._ray, [actor.handle])
@@ -275,6 +275,11 @@ class RayExecutor:
         for handle in handles:
             with contextlib.suppress(Exception):
                 ray.kill(handle, no_restart=True)
+
+
+async def _awaitable(ref: Any) -> Any:
+    """An ObjectRef as a coroutine (``asyncio.wait_for`` wants one); a node lost for good must not hang the run."""
+    return await ref
 
 
 def _last_line(err: BaseException) -> str:
