@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -53,6 +54,7 @@ def cluster() -> Iterator[str]:
     while leftover(temp_dir) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert leftover(temp_dir) == {}, "Ray processes survived the cluster's shutdown"
+    shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _config(out: Path, **executor: Any) -> StudyConfig:
