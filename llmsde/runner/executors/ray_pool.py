@@ -113,7 +113,7 @@ class RayExecutor:
             kwargs: dict[str, Any] = {
                 "include_dashboard": False,
                 "log_to_driver": False,
-                "logging_level": "warning",
+                "logging_level": "error",
                 "runtime_env": dict(ecfg.runtime_env) or None,
             }
             if ecfg.address is None:
