@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -106,6 +107,7 @@ def main() -> None:
     args = parser.parse_args()
     counts = [int(w) for w in args.workers.split(",") if w.strip()]
     rows: list[dict[str, Any]] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as out:
         kinds = ["ray"] if args.no_local else ["local", "ray"]
         for kind in kinds:
@@ -128,6 +130,12 @@ def main() -> None:
             f"| {r['driver_ms']:.2f} | {r['model_ms']:.2f} | {own} | {r['wall_s']:.1f} |"
         )
     print("(local: the driver process also scores, so its CPU is not overhead; '-' there)")
+    ray_rows = {r["workers"]: r for r in rows if r["executor"] == "ray"}
+    if 1 in ray_rows and 2 in ray_rows:
+        ratio = ray_rows[2]["it_s"] / ray_rows[1]["it_s"]
+        own = max(r["driver_ms"] - r["model_ms"] for r in ray_rows.values())
+        print(f"ray 2 vs 1 worker CPUs: {ratio:.2f}x (target >= 1.7x); driver own <= {own:.2f} ms/it (target < 2 ms)")
+    print(f"load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
