@@ -239,6 +239,22 @@ def test_require_isolation_applies_to_every_worker(cluster: str, tmp_path: Path)
     assert "no imaginary layer: nothing is imagined" in weak.isolation_warnings
 
 
+def test_ctrl_c_on_a_cluster_leaves_no_actor(cluster: str, tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    proc = _cli([*FLAGS, "--executor", "ray", "--ray-address", cluster, "--out", str(root)])
+    try:
+        _signal_after(proc, root, 3, signal.SIGINT)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130
+    deadline = time.monotonic() + 30
+    while (actors := ray_processes("ScoringWorker")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert actors == {}
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
