@@ -102,16 +102,22 @@ def resume_run(
     *,
     concurrency: int | None = None,
     max_cost_usd: float | None = None,
+    executor: dict[str, Any] | None = None,
     on_start: Callable[[RunStart], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> RunSummary:
     """Finish a stopped or killed run exactly where it stopped, with its stored config (only the concurrency
-    and the budget for the run's total spend may change); every (session, k) ends up in the store exactly
-    once."""
+    and the budget for the run's total spend and the ``[executor]`` keys may change); every (session, k) ends up
+    in the store exactly once."""
     from llmsde.runner.study import resume_study
 
     return resume_study(
-        run_dir, concurrency=concurrency, max_cost_usd=max_cost_usd, on_start=on_start, on_progress=on_progress
+        run_dir,
+        concurrency=concurrency,
+        max_cost_usd=max_cost_usd,
+        executor=executor,
+        on_start=on_start,
+        on_progress=on_progress,
     )
 
 

@@ -16,6 +16,7 @@ from llmsde.errors import ConfigError
 
 __all__ = [
     "EstimateConfig",
+    "ExecutorConfig",
     "ISOLATION_LAYERS",
     "FitConfig",
     "ModelConfig",
@@ -232,6 +233,27 @@ class FitConfig(_Strict):
     seed: int = 0
 
 
+class ExecutorConfig(_Strict):
+    """Where scoring runs: in this process (``local``) or on Ray actors (``ray``); see docs/scale.md.
+
+    Not part of what a study measures: the same seed gives the same trajectories on either executor, so
+    ``--resume`` may pick another executor than the run started with.
+    """
+
+    kind: Literal["local", "ray"] = "local"
+    address: str | None = None
+    """Ray cluster to join (``HOST:PORT`` or ``ray://HOST:PORT``); None: start a local Ray instance for the
+    run and stop it afterwards."""
+    workers: int = Field(0, ge=0)
+    """Scoring actors; 0: one per CPU the cluster offers (one per local core when Ray is started here)."""
+    cpus_per_worker: float = Field(1.0, gt=0)
+    """CPUs Ray reserves for each actor (its sandbox runs one candidate at a time)."""
+    in_flight_per_worker: int = Field(2, ge=1, le=16)
+    """Scorings queued on one actor at once, so it never waits for the driver between two candidates."""
+    runtime_env: dict[str, Any] = Field(default_factory=dict)
+    """Ray runtime environment for the actors (e.g. ``pip``, ``env_vars``) when the nodes lack llmsde."""
+
+
 class StudyConfig(_Strict):
     """A whole study: which tasks, strategies, model, and how many sessions of how many iterations."""
 
@@ -250,6 +272,7 @@ class StudyConfig(_Strict):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     fit: FitConfig = Field(default_factory=FitConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     custom_strategies: dict[str, StrategyConfig] = Field(default_factory=dict, alias="strategy")
     """``[strategy.NAME]`` tables: new strategies, or new prompts for built-in ones."""
     models: list[ModelConfig] = Field(default_factory=list)

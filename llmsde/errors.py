@@ -14,6 +14,7 @@ line ``error: <message> - <hint>`` and exits with the error's ``exit_code``; not
     +-- SandboxError            the sandbox cannot give the isolation that was required
     +-- ProviderError           exit 1: the endpoint kept failing (circuit breaker open); the run is resumable
     +-- BudgetExceeded          exit 1: the next call would take the spend above ``--max-cost``; resumable
+    +-- ExecutorError           exit 1: the Ray workers kept dying while scoring; the run is resumable
     +-- CheckFailed             exit 1: a ``check`` gate did not hold
     +-- RunInterrupted          exit 130: Ctrl-C during a run; every scored iteration is stored, resumable
 
@@ -28,6 +29,7 @@ __all__ = [
     "BudgetExceeded",
     "CheckFailed",
     "ConfigError",
+    "ExecutorError",
     "FitInputError",
     "LlmsdeError",
     "LlmsdeWarning",
@@ -88,6 +90,12 @@ class ProviderError(LlmsdeError):
 
 class BudgetExceeded(LlmsdeError):
     """The run stopped before a call that would take its spend above the budget; resumable with a larger one."""
+
+    exit_code = 1
+
+
+class ExecutorError(LlmsdeError):
+    """Scoring workers kept dying (every Ray actor a scoring was sent to); the run stopped and can be resumed."""
 
     exit_code = 1
 

@@ -38,7 +38,7 @@ def test_import_llmsde_is_lazy() -> None:
 def test_cli_help_does_not_import_numeric_stack() -> None:
     code = (
         "import sys\nfrom llmsde.cli import app\n"
-        "print(sorted(m for m in ('numpy', 'scipy', 'matplotlib', 'bandit', 'openai') if m in sys.modules))"
+        "print(sorted(m for m in ('numpy', 'scipy', 'matplotlib', 'bandit', 'openai', 'ray') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -1,9 +1,10 @@
 """``llmsde run [CONFIG] [flags]``: run a study, or ``--resume RUN_DIR`` to finish a stopped one.
 
 Flags override the config file. With ``--resume`` the stored config is authoritative: only ``--concurrency``,
-``--max-cost`` and ``--json`` may be given, and any other flag is refused (exit 2) rather than silently
-ignored, because a resumed study that quietly differs from what the user typed would be worse than an error.
-``--dry-run`` plans the study (calls, tokens, cost, wall time) and exits without a call or a file.
+``--max-cost``, ``--executor``, ``--ray-address`` (where scoring runs does not change its results) and ``--json``
+may be given, and any other flag is refused (exit 2) rather than silently ignored, because a resumed study that
+quietly differs from what the user typed would be worse than an error. ``--dry-run`` plans the study (calls,
+tokens, cost, wall time) and exits without a call or a file.
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def run(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan calls, tokens, cost and wall time; call nothing, write nothing.")
     ] = False,
+    executor: Annotated[
+        str | None, typer.Option(help="Where scoring runs: local (default) or ray (needs the ray extra).")
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster HOST:PORT to join; without it --executor ray starts Ray for the run."),
+    ] = None,
 ) -> None:
     """Run a study: N sessions per strategy, each a chain of T iterations, stored in runs/<run-id>/."""
     from llmsde import api
@@ -85,6 +93,7 @@ def run(
         "out": out,
         "sandbox.require_isolation": True if require_isolation else _split(require_layers),
     }
+    placement = _executor_overrides(executor, ray_address)
     with ExitStack() as stack:
         hooks = _Hooks(stack)
         if resume is not None:
@@ -95,18 +104,19 @@ def run(
             if given:
                 raise ConfigError(
                     f"{', '.join(given)} cannot be combined with --resume (the stored config is used)",
-                    "only --concurrency, --max-cost and --json may be given with --resume",
+                    "only --concurrency, --max-cost, --executor, --ray-address and --json may be given with --resume",
                 )
             with hooks.interruptible():
                 summary = api.resume_run(
                     resume,
                     concurrency=concurrency,
                     max_cost_usd=max_cost,
+                    executor={k.split(".")[-1]: v for k, v in placement.items()},
                     on_start=hooks.start,
                     on_progress=hooks.progress,
                 )
         else:
-            cfg = load_config(config, {**overrides, "concurrency": concurrency, "max_cost_usd": max_cost})
+            cfg = load_config(config, {**overrides, "concurrency": concurrency, "max_cost_usd": max_cost, **placement})
             cfg = select_models(cfg, _split(models))
             if dry_run:
                 _print_plan(api.dry_run(cfg), json_out)
@@ -114,6 +124,22 @@ def run(
             with hooks.interruptible():
                 summary = api.run_study(cfg, on_start=hooks.start, on_progress=hooks.progress)
     _print_summary(summary, json_out)
+
+
+def _executor_overrides(executor: str | None, ray_address: str | None) -> dict[str, Any]:
+    """``executor.*`` config keys from the flags; an address alone implies Ray, and local takes no address."""
+    if executor is not None and executor not in ("local", "ray"):
+        raise ConfigError(f"unknown executor {executor!r}", "use --executor local or --executor ray")
+    if ray_address is not None:
+        if executor == "local":
+            raise ConfigError("--ray-address needs --executor ray", "drop --ray-address or use --executor ray")
+        executor = "ray"
+    found: dict[str, Any] = {}
+    if executor is not None:
+        found["executor.kind"] = executor
+        if executor == "local" or ray_address is not None:
+            found["executor.address"] = ray_address
+    return found
 
 
 class _Hooks:
@@ -140,6 +166,8 @@ class _Hooks:
 
         for warning in info.isolation_warnings:
             render.print_warning(warning)
+        if info.executor != "local":
+            render.print_status(f"scoring on {len(info.workers)} {info.executor} workers")
         self._run_dir = str(info.run_dir)
         render.print_status(f"run directory: {info.run_dir}")
         verb = "resuming" if info.resumed else "running"
@@ -168,6 +196,10 @@ def _print_summary(summary: api_types.RunSummary, json_out: bool) -> None:
             ("failed iterations", str(summary.failed_iterations)),
             ("wall time", f"{summary.wall_s:.1f} s"),
             ("isolation", summary.isolation_level),
+            (
+                "scoring",
+                f"{summary.executor}, {len(summary.workers)} worker(s)" if summary.workers else summary.executor,
+            ),
             ("model calls", _usage_line(summary.usage)),
             *((f"  {label}", _usage_line(u)) for label, u in summary.usage.get("by_model", {}).items()),
         ],

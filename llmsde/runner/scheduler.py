@@ -1,8 +1,8 @@
 """Runs the unfinished sessions of a run with a bounded number of concurrent sessions.
 
 ``concurrency`` sessions per model are in flight at once (so at most that many calls per model endpoint, and
-a slow endpoint never holds another model's sessions back); scoring is CPU-bound and gets its own, smaller
-bound (about one per core) because it runs in threads that drive sandbox processes.
+a slow endpoint never holds another model's sessions back); scoring goes to an executor
+(``llmsde.runner.executors``), which bounds it separately: one per core locally, a few per actor on Ray.
 Every commit happens in the event-loop thread through the single store connection. When a model's circuit
 breaker opens (:class:`~llmsde.errors.ProviderError`), that model's sessions stop where they are (each at its
 next call) and those not started are left for ``--resume``; the other models' sessions go on. A refused call
@@ -13,28 +13,31 @@ first such error propagates once the rest has finished: the store stays consiste
 from __future__ import annotations
 
 import asyncio
-import os
+import inspect
 import time
 from collections.abc import Callable, Mapping
+from typing import cast
 
 from llmsde.config import StudyConfig
 from llmsde.errors import BudgetExceeded, LlmsdeError, ProviderError
 from llmsde.providers.base import Provider
 from llmsde.runner.events import Progress, ProgressCallback
-from llmsde.runner.session import ChainState, RunContext, ScorerLike, StrategyLike, rebuild_state, run_session
+from llmsde.runner.executors import Executor, LocalExecutor, ScoreFn, ScorerLike, default_score_slots
+from llmsde.runner.session import ChainState, RunContext, StrategyLike, rebuild_state, run_session
 from llmsde.store.sqlite import IterationRecord, RunStore, SessionRow
 from llmsde.tasks.model import Task
 
 __all__ = ["default_score_slots", "execute_run"]
 
 
-def default_score_slots() -> int:
-    """Concurrent scorings: one per available core, at least one."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores)
+def _score_fn(scorer: ScorerLike | Executor | ScoreFn, slots: int | None) -> ScoreFn:
+    """The async scoring function: an executor's, a plain function as given, or a Scorer run locally."""
+    method = getattr(scorer, "score", None)
+    if method is not None and inspect.iscoroutinefunction(method):
+        return cast(ScoreFn, method)
+    if method is not None:
+        return LocalExecutor(cast(ScorerLike, scorer), slots).score
+    return cast(ScoreFn, scorer)
 
 
 class _Tracker:
@@ -79,7 +82,7 @@ async def execute_run(
     store: RunStore,
     config: StudyConfig,
     provider: Provider | Mapping[str, Provider],
-    scorer: ScorerLike,
+    scorer: ScorerLike | Executor | ScoreFn,
     extract: Callable[[str, str | None], str | None],
     tasks: Mapping[str, Task],
     strategies: Mapping[str, StrategyLike],
@@ -90,7 +93,9 @@ async def execute_run(
     """Run every session of ``store`` that is not done; return the number of iterations committed.
 
     ``provider`` maps each model label to its provider (a single provider serves the label ``""``). Works the
-    same for a fresh run and a resumed one: each session's state is rebuilt from what is stored.
+    same for a fresh run and a resumed one: each session's state is rebuilt from what is stored. ``scorer`` is
+    an executor (``llmsde.runner.executors``), its async ``score`` function, or a plain Scorer, which is then
+    run locally in threads, ``score_slots`` at a time.
     """
     tracker = _Tracker(store, config, on_progress)
     providers = provider if isinstance(provider, Mapping) else {"": provider}
@@ -98,11 +103,10 @@ async def execute_run(
     ctx = RunContext(
         config=config,
         providers=providers,
-        scorer=scorer,
+        score=_score_fn(scorer, score_slots),
         extract=extract,
         tasks=tasks,
         strategies=strategies,
-        score_slots=asyncio.Semaphore(score_slots or default_score_slots()),
         commit=tracker.commit,
         model_configs=settings,
     )

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from llmsde.config import ProviderConfig, StudyConfig
 from llmsde.providers.base import Provider
+from llmsde.runner.executors.base import Scored, ScoreFn, ScorerLike
 from llmsde.runner.plan import call_seed
 from llmsde.scoring.result import ScoreResult
 from llmsde.store.sqlite import IterationRecord, SessionRow, utc_now
@@ -38,12 +39,6 @@ __all__ = [
 
 CHARS_PER_TOKEN = 4
 """Rough size estimate used to keep a ``history = "full"`` conversation inside the model's context."""
-
-
-class ScorerLike(Protocol):
-    """What the runner needs from :class:`llmsde.scoring.Scorer`."""
-
-    def score(self, code: str | None, task: Task) -> ScoreResult: ...
 
 
 class StrategyLike(Protocol):
@@ -72,12 +67,12 @@ class RunContext:
     providers: Mapping[str, Provider]
     """Model label (``""`` in a single-model study) -> its provider: one instance, so one set of limits,
     retries and breaker, per model endpoint."""
-    scorer: ScorerLike
+    score: ScoreFn
+    """Scores one candidate wherever the executor runs it (``llmsde.runner.executors``); never raises for bad
+    code or a scorer crash, only when scoring itself became impossible (every Ray worker lost)."""
     extract: Callable[[str, str | None], str | None]
     tasks: Mapping[str, Task]
     strategies: Mapping[str, StrategyLike]
-    score_slots: asyncio.Semaphore
-    """Bounds concurrent scoring (CPU-bound sandbox work) independently of provider concurrency."""
     commit: Callable[[IterationRecord, bool], None]
     """Writes one iteration (and whether it ends its session); runs in the event-loop thread."""
     model_configs: Mapping[str, ProviderConfig] = field(default_factory=dict)
@@ -148,13 +143,8 @@ def rebuild_state(iterations: Sequence[Mapping[str, Any]], history: str) -> Chai
     return state
 
 
-async def _score(ctx: RunContext, code: str | None, task: Task) -> tuple[ScoreResult, str | None]:
-    async with ctx.score_slots:
-        try:
-            return await asyncio.to_thread(ctx.scorer.score, code, task), None
-        except Exception as exc:  # a scorer crash is data about this iteration, not the end of the run
-            missing = ScoreResult(math.nan, math.nan, math.nan, reason="scorer error")
-            return missing, f"scorer error: {type(exc).__name__}: {exc}"
+async def _score(ctx: RunContext, code: str | None, task: Task) -> Scored:
+    return await ctx.score(code, task)
 
 
 async def _score_and_commit(
@@ -168,8 +158,10 @@ async def _score_and_commit(
     last: bool,
 ) -> None:
     """Score one iteration, wait until the one before it is committed, then commit it: order is kept."""
+    worker: str | None = None
     if failed is None:
-        result, error = await _score(ctx, code, task)
+        outcome = await _score(ctx, code, task)
+        result, error, worker = outcome.result, outcome.error, outcome.worker
     else:
         result = failed
     if previous is not None:
@@ -183,6 +175,7 @@ async def _score_and_commit(
         reason=result.reason,
         raw=result.raw,
         error=error,
+        worker=worker,
         scored_at=utc_now(),
     )
     ctx.commit(scored, last)

@@ -26,9 +26,10 @@ from llmsde.errors import BudgetExceeded, ProviderError, RunDirError
 from llmsde.providers.base import Provider
 from llmsde.runner.budget import run_usage, spend_text
 from llmsde.runner.events import ProgressCallback
+from llmsde.runner.executors import Executor, common_isolation, open_executor
 from llmsde.runner.plan import plan_sessions
 from llmsde.runner.scheduler import execute_run
-from llmsde.runner.session import ScorerLike, StrategyLike
+from llmsde.runner.session import StrategyLike
 from llmsde.store.sqlite import RunManifest, RunStore
 from llmsde.tasks.model import Task
 
@@ -47,6 +48,9 @@ class RunStart:
     isolation_level: str
     isolation_warnings: tuple[str, ...]
     resumed: bool
+    executor: str = "local"
+    workers: tuple[str, ...] = ()
+    """``<label> <isolation level>`` of every scoring worker (one for ``local``, one per actor on Ray)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +74,15 @@ class RunSummary:
     """Totals over the run's model calls: ``calls``, ``prompt_tokens``, ``completion_tokens``, ``retries``,
     ``mean_latency_s``, ``cost_usd`` (None without prices); see :meth:`RunStore.usage_totals`. A multi-model
     run adds ``by_model``: label -> the same totals for that model's calls."""
+    executor: str = "local"
+    workers: tuple[str, ...] = ()
+    """``<label> <isolation level>`` of each worker that scored in this invocation."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (the ``--json`` output of ``llmsde run``)."""
         data = asdict(self)
         data["isolation_warnings"] = list(self.isolation_warnings)
+        data["workers"] = list(self.workers)
         return data
 
 
@@ -90,9 +98,14 @@ def new_run_id() -> str:
     return f"{stamp}-{hashlib.sha256(os.urandom(16)).hexdigest()[:6]}"
 
 
-def _versions() -> dict[str, str]:
+def _versions(executor: Executor | None = None) -> dict[str, str]:
+    """Versions of what produced the run; for a Ray run also Ray's and every scoring worker with its isolation."""
     versions = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in ("llmsde", "bandit", "radon", "openai", "numpy"):
+    if executor is not None and executor.kind != "local":
+        versions["executor"] = executor.kind
+        versions["workers"] = "; ".join(_worker_lines(executor))
+    dists = ("llmsde", "bandit", "radon", "openai", "numpy", *(("ray",) if executor and executor.kind == "ray" else ()))
+    for dist in dists:
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -148,19 +161,11 @@ def _exclusive(run_dir: Path) -> Iterator[None]:
         yield
 
 
-@contextmanager
-def _scorer(config: StudyConfig) -> Iterator[Any]:
-    from llmsde.scoring import Scorer
-
-    with Scorer(config.scoring, config.sandbox) as scorer:
-        yield scorer
-
-
 def _execute(
     store: RunStore,
     config: StudyConfig,
     parts: _Parts,
-    scorer: ScorerLike,
+    executor: Executor,
     providers: Mapping[str, Provider],
     on_progress: ProgressCallback | None,
 ) -> None:
@@ -172,7 +177,7 @@ def _execute(
                 store,
                 config,
                 providers,
-                scorer,
+                executor,
                 extract_code,
                 parts.tasks,
                 parts.strategies,
@@ -204,7 +209,7 @@ def _execute(
     store.finish("complete")
 
 
-def _summary(store: RunStore, new: int, started: float, resumed: bool) -> RunSummary:
+def _summary(store: RunStore, new: int, started: float, resumed: bool, executor: Executor | None = None) -> RunSummary:
     counts, manifest = store.counts(), store.manifest()
     return RunSummary(
         run_dir=str(store.run_dir),
@@ -220,14 +225,20 @@ def _summary(store: RunStore, new: int, started: float, resumed: bool) -> RunSum
         isolation_warnings=manifest.isolation_warnings,
         resumed=resumed,
         usage=run_usage(store),
+        executor=executor.kind if executor is not None else "local",
+        workers=_worker_lines(executor),
     )
+
+
+def _worker_lines(executor: Executor | None) -> tuple[str, ...]:
+    return () if executor is None else tuple(f"{w.label} {w.level}" for w in executor.workers)
 
 
 def _run(
     store: RunStore,
     config: StudyConfig,
     parts: _Parts,
-    scorer: Any,
+    executor: Executor,
     providers: Mapping[str, Provider],
     resumed: bool,
     on_start: Callable[[RunStart], None] | None,
@@ -235,13 +246,15 @@ def _run(
 ) -> RunSummary:
     started = time.perf_counter()
     before = store.counts()["iterations"]
-    level, warnings = str(scorer.isolation.level), tuple(str(w) for w in scorer.isolation.warnings)
+    level, warnings = common_isolation(executor.workers)
     store.set_isolation(level, warnings)
     if on_start is not None:
         n = store.counts()["sessions"]
-        on_start(RunStart(str(store.run_dir), n, n * (config.iterations + 1), level, warnings, resumed))
-    _execute(store, config, parts, scorer, providers, on_progress)
-    return _summary(store, store.counts()["iterations"] - before, started, resumed)
+        workers = _worker_lines(executor)
+        total = n * (config.iterations + 1)
+        on_start(RunStart(str(store.run_dir), n, total, level, warnings, resumed, executor.kind, workers))
+    _execute(store, config, parts, executor, providers, on_progress)
+    return _summary(store, store.counts()["iterations"] - before, started, resumed, executor)
 
 
 def start_study(
@@ -255,14 +268,14 @@ def start_study(
     labels = [m.label for m in config.models] or [""]
     plan = plan_sessions(config.strategies, list(parts.tasks), config.sessions, config.seed, labels)
     providers = _providers(config)
-    with _scorer(config) as scorer:
+    with open_executor(config, parts.tasks) as executor:
         snapshot = config.model_dump(mode="json", by_alias=True)
         run_id = new_run_id()
         settings = config.model_providers()
         manifest = RunManifest(
             run_id=run_id,
             config=snapshot,
-            versions=_versions(),
+            versions=_versions(executor),
             provider=",".join(dict.fromkeys(p.name for p in settings.values())),
             model=", ".join(f"{k}={p.model}" if k else p.model for k, p in settings.items()),
             base_url=config.provider.base_url if not config.models else None,
@@ -273,7 +286,7 @@ def start_study(
             _exclusive(store.run_dir),
         ):
             store.add_sessions(plan)
-            return _run(store, config, parts, scorer, providers, False, on_start, on_progress)
+            return _run(store, config, parts, executor, providers, False, on_start, on_progress)
 
 
 def resume_study(
@@ -281,16 +294,23 @@ def resume_study(
     *,
     concurrency: int | None = None,
     max_cost_usd: float | None = None,
+    executor: dict[str, Any] | None = None,
     on_start: Callable[[RunStart], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> RunSummary:
-    """Finish a stopped run with its stored config; only the concurrency and the budget may change."""
+    """Finish a stopped run with its stored config; only the concurrency, the budget and the executor may change.
+
+    ``executor`` replaces keys of the ``[executor]`` table (e.g. ``{"kind": "ray", "address": None}``): where
+    scoring runs does not change what it gives.
+    """
     with RunStore.open(run_dir) as store, _exclusive(store.run_dir):
         data = store.manifest().config
         if concurrency is not None:
             data = {**data, "concurrency": concurrency}
         if max_cost_usd is not None:
             data = {**data, "max_cost_usd": max_cost_usd}
+        if executor:
+            data = {**data, "executor": {**(data.get("executor") or {}), **executor}}
         config = build_config(json.loads(json.dumps(data)), source=f"{run_dir} (stored config)")
         counts = store.counts()
         if counts["sessions_done"] == counts["sessions"]:
@@ -299,6 +319,6 @@ def resume_study(
             return _summary(store, 0, time.perf_counter(), True)
         parts = _resolve(config, {s.task_id for s in store.sessions()})
         providers = _providers(config, store.usage_totals()["cost_usd"] or 0.0)
-        with _scorer(config) as scorer:
+        with open_executor(config, parts.tasks) as pool:
             store.mark_resumed()
-            return _run(store, config, parts, scorer, providers, True, on_start, on_progress)
+            return _run(store, config, parts, pool, providers, True, on_start, on_progress)
