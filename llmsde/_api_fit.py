@@ -86,27 +86,41 @@ def fit(
     ci: str = "percentile",
     seed: int = 0,
     out: str | Path | None = None,
+    thresholds: str | Sequence[float] | None = None,
 ) -> FitOutcome:
     """Fit one linear SDE per strategy to a run directory or a panel file (.csv/.jsonl/.parquet) and write
     fit.json and fit.md (into ``out``, default the run directory or the panel file's directory).
 
     Unlike :func:`llmsde.api.fit_run`, every estimator setting is the caller's and the warnings are returned.
+    ``model="censored"`` adds the bounded (Tobit) fit beside the full linear one; ``thresholds`` (S,E,F, default
+    5 each) are its first-passage levels. Broken states are left out of the SDE and reported as breakage.
     """
     import warnings
 
+    from llmsde._api_bounded import extend_fit, parse_thresholds, recommendations, unfittable, working_x
     from llmsde.dynamics import LinearSdeEstimator
-    from llmsde.errors import LlmsdeWarning
+    from llmsde.errors import FitInputError, LlmsdeWarning
     from llmsde.report.fit_io import write_fit
 
     path = Path(target)
+    thr = parse_thresholds(thresholds)
     panel, default_dir = _load_panel(path)
+    linear = "full" if model == "censored" else model
     estimator = LinearSdeEstimator(
-        n_bootstrap=n_bootstrap, folds=folds, method=method, model=model, random_state=seed, ci=ci
+        n_bootstrap=n_bootstrap, folds=folds, method=method, model=linear, random_state=seed, ci=ci
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LlmsdeWarning)
-        result = estimator.fit(panel.x, panel.labels)
+        try:
+            result = estimator.fit(working_x(panel), panel.labels)
+        except FitInputError as err:
+            if panel.broken is None or not panel.broken.any():
+                raise
+            meta = {"model": linear, "method": method, "n_bootstrap": n_bootstrap, "folds": folds, "seed": seed}
+            result = unfittable(panel, err.message, meta)
+        result = extend_fit(result, panel, model=model, n_bootstrap=n_bootstrap, folds=folds, seed=seed, thresholds=thr)
     found = tuple(w.message for w in caught if isinstance(w.message, LlmsdeWarning))
+    found += tuple(recommendations(result))
     usage = None
     if path.is_dir():
         from llmsde import api

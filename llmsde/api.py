@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmsde._api_bounded import fit_bounded_tables
 from llmsde._api_fit import (
     FitOutcome,
     SimulationOutcome,
@@ -52,6 +53,7 @@ __all__ = [
     "convert_tasks",
     "export_run",
     "fit",
+    "fit_bounded_tables",
     "fit_comparison_rows",
     "fit_run",
     "fit_skipped_rows",

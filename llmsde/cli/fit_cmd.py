@@ -17,14 +17,29 @@ def fit(
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Session-bootstrap resamples for the CIs.")] = 1000,
     folds: Annotated[int, typer.Option("--folds", help="k of the k-fold cross-validation by session.")] = 5,
     method: Annotated[str, typer.Option("--method", help="em (Euler-Maruyama) or exact (logm of the VAR).")] = "em",
-    model: Annotated[str, typer.Option("--model", help="full, diagonal, or pooled (shared A).")] = "full",
+    model: Annotated[
+        str, typer.Option("--model", help="full, diagonal, pooled (shared A), or censored (bounded scores).")
+    ] = "full",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and the folds.")] = 0,
     ci: Annotated[str, typer.Option("--ci", help="CI method: percentile (default), bca or basic.")] = "percentile",
+    threshold: Annotated[
+        str, typer.Option("--threshold", help="First-passage thresholds S,E,F (or one for all), censored model.")
+    ] = "5",
 ) -> None:
     """Fit dx = (A x + b) dt + Sigma^1/2 dW per strategy; print the table, write fit.json and fit.md."""
     from llmsde import api, render
 
-    outcome = api.fit(target, n_bootstrap=bootstrap, folds=folds, method=method, model=model, ci=ci, seed=seed, out=out)
+    outcome = api.fit(
+        target,
+        n_bootstrap=bootstrap,
+        folds=folds,
+        method=method,
+        model=model,
+        ci=ci,
+        seed=seed,
+        out=out,
+        thresholds=threshold,
+    )
     for warning in outcome.warnings:
         render.print_warning(str(warning))
     result, files = outcome.fit, outcome.files
@@ -40,6 +55,8 @@ def fit(
     cols, rows = api.fit_comparison_rows(result)
     if rows:
         render.print_table("model comparison (* = fitted)", cols, rows)
+    for title, cols, rows in api.fit_bounded_tables(result):
+        render.print_table(title, cols, rows)
     render.print_text(f"wrote {files.json_path} and {files.md_path}")
 
 

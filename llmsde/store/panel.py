@@ -4,6 +4,10 @@ This is the hand-over format between stores/files and :mod:`llmsde.dynamics`. A 
 Parquet with one row per (session, k) and the columns ``session, strategy, k, security, efficiency,
 functionality`` (extra columns are ignored, strategy labels are any strings). An empty cell, ``nan`` or JSON
 ``null`` is a missing score (NaN); sessions of different lengths are padded with NaN at the end.
+
+A state is **broken** (its code does not parse or import, DESIGN.md s4) by, in this order: an optional ``broken``
+column (true/false, 1/0, yes/no), the scorer's ``reason`` (rows of a run store: see :data:`BROKEN_REASONS`), or
+else functionality 0 with efficiency missing.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from numpy.typing import NDArray
 
 from llmsde.errors import FitInputError
 
-__all__ = ["PANEL_COLUMNS", "Panel", "panel_from_records", "read_panel_file"]
+__all__ = ["BROKEN_REASONS", "PANEL_COLUMNS", "Panel", "is_broken", "panel_from_records", "read_panel_file"]
 
 PANEL_COLUMNS: tuple[str, ...] = ("session", "strategy", "k", "security", "efficiency", "functionality")
 """Required columns of a panel file, in the order they are written."""
@@ -39,6 +43,8 @@ class Panel:
     """Strategy label per session."""
     session_ids: tuple[str, ...]
     """Session identifier per session, in the order of ``x``."""
+    broken: NDArray[np.bool_] | None = None
+    """ndarray of shape (n_sessions, n_steps): True where the state's code is broken (module docstring)."""
 
     @property
     def strategies(self) -> tuple[str, ...]:
@@ -77,6 +83,7 @@ def _step(value: Any, where: str) -> int:
 def panel_from_records(records: Iterable[Mapping[str, Any]], source: str = "panel") -> Panel:
     """Build a panel from row mappings (one per session and iteration), in any row order."""
     rows: dict[str, dict[int, tuple[float, float, float]]] = {}
+    flags: dict[tuple[str, int], bool] = {}
     labels: dict[str, str] = {}
     for i, rec in enumerate(records, start=1):
         where = f"{source} row {i}"
@@ -98,14 +105,49 @@ def panel_from_records(records: Iterable[Mapping[str, Any]], source: str = "pane
         if k in steps:
             raise FitInputError(f"{where}: session {sid!r} has iteration k={k} twice", "remove the duplicate row")
         steps[k] = (vals[0], vals[1], vals[2])
+        flags[(sid, k)] = is_broken(rec, vals, where)
     if not rows:
         raise FitInputError(f"{source} has no rows", _HINT)
     n_steps = max(max(s) for s in rows.values()) + 1
     x = np.full((len(rows), n_steps, 3), np.nan)
-    for i, steps in enumerate(rows.values()):
+    broken = np.zeros((len(rows), n_steps), dtype=bool)
+    for i, (sid, steps) in enumerate(rows.items()):
         for k, vals in steps.items():
             x[i, k] = vals
-    return Panel(x=x, labels=tuple(labels[s] for s in rows), session_ids=tuple(rows))
+            broken[i, k] = flags[(sid, k)]
+    return Panel(x=x, labels=tuple(labels[s] for s in rows), session_ids=tuple(rows), broken=broken)
+
+
+BROKEN_REASONS: tuple[str, ...] = (
+    "no code",
+    "syntax error",
+    "does not compile",
+    "source larger than",
+    "import failed",
+    "missing entry point",
+    "entry point",
+)
+"""Prefixes (or, for "entry point", a substring) of the scorer's reasons that mark code as broken."""
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f"}
+
+
+def is_broken(rec: Mapping[str, Any], scores: tuple[float, ...], where: str = "panel") -> bool:
+    """Whether one row's state is broken: its ``broken`` column, else its ``reason``, else the score rule."""
+    flag = rec.get("broken")
+    if isinstance(flag, bool):
+        return flag
+    if isinstance(flag, (int, float)) and not (isinstance(flag, float) and math.isnan(flag)):
+        return bool(flag)
+    if isinstance(flag, str) and flag.strip():
+        text = flag.strip().lower()
+        if text in _TRUE | _FALSE:
+            return text in _TRUE
+        raise FitInputError(f"{where}: column 'broken' must be true/false, 1/0 or yes/no; got {flag!r}", _HINT)
+    if "reason" in rec:
+        reason = str(rec.get("reason") or "").lower()
+        return reason.startswith(BROKEN_REASONS[:-1]) or BROKEN_REASONS[-1] in reason
+    return scores[2] == 0.0 and math.isnan(scores[1])
 
 
 def _check_header(columns: Iterable[str], path: Path) -> None:
@@ -151,5 +193,6 @@ def read_panel_file(path: str | Path) -> Panel:
         except Exception as err:  # pyarrow raises several unrelated types for a bad file
             raise FitInputError(f"{p} is not a readable Parquet file: {err}", "re-export the panel") from None
         _check_header(table.column_names, p)
-        return panel_from_records(table.select(list(PANEL_COLUMNS)).to_pylist(), str(p))
+        extra = ["broken"] if "broken" in table.column_names else []
+        return panel_from_records(table.select([*PANEL_COLUMNS, *extra]).to_pylist(), str(p))
     raise FitInputError(f"unknown panel file type {suffix!r} ({p})", "use .csv, .jsonl or .parquet")
