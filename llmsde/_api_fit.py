@@ -155,6 +155,7 @@ def simulate(
     plot: bool = False,
     fmt: str = "csv",
     clip: str = "clip",
+    model: str = "linear",
 ) -> SimulationOutcome:
     """Euler-Maruyama paths of one fitted strategy of a fit.json (or its directory): write the paths, mean and
     quantile bands as csv or parquet (and a PNG with ``plot``) into ``out`` (default ``simulate_<strategy>``
@@ -162,6 +163,8 @@ def simulate(
 
     ``start`` is the state S,E,F to start from (a sequence, or the CLI's ``"5,4.5,8"`` text); default the fit's
     mean x_0. The fit is read and the strategy and format checked before ``start`` is parsed.
+    ``model="censored"`` simulates the fit's censored model (clipped by the rule it was fitted with, ``clip`` is
+    ignored), with break and repair events when the fit has breakage rates for the strategy.
     """
     from llmsde.dynamics import simulate as run_simulation
     from llmsde.errors import FitInputError
@@ -170,14 +173,25 @@ def simulate(
 
     source = Path(fit_file)
     fitted = read_fit(source)
-    if strategy not in fitted.strategies:
+    if strategy not in fitted.strategies and strategy not in fitted.censored:
         known = ", ".join(fitted.strategies)
         raise FitInputError(f"strategy {strategy!r} is not in {fit_file}", f"known: {known}")
     if fmt not in ("csv", "parquet"):
         raise FitInputError(f"--format must be csv or parquet; got {fmt!r}", "e.g. --format csv")
     x0 = _parse_state(start) if isinstance(start, str) else start
     dt = float(fitted.meta.get("dt", 1.0))
-    sim = run_simulation(fitted.strategies[strategy], x0, steps=steps, paths=paths, seed=seed, clip=clip, dt=dt)
+    if model == "censored":
+        from llmsde.dynamics import simulate_censored
+
+        if strategy not in fitted.censored:
+            raise FitInputError(f"{fit_file} has no censored fit of {strategy!r}", "refit with --model censored")
+        brk = fitted.breakage.get(strategy)
+        sim = simulate_censored(fitted.censored[strategy], x0, steps=steps, paths=paths, seed=seed, breakage=brk)
+        clip = "censored"
+    elif model != "linear":
+        raise FitInputError(f"--model must be linear or censored; got {model!r}", "e.g. --model censored")
+    else:
+        sim = run_simulation(fitted.strategies[strategy], x0, steps=steps, paths=paths, seed=seed, clip=clip, dt=dt)
     base = source if source.is_dir() else source.parent
     out_dir = Path(out) if out is not None else base / f"simulate_{strategy}"
     written = write_simulation(sim, out_dir, fmt)
@@ -197,8 +211,12 @@ def calibrate(
     *,
     ci: str = "percentile",
     on_progress: Callable[[int], None] | None = None,
+    model: str = "linear",
 ) -> CalibrationResult:
     """Check the estimator on simulated panels: bias, RMSE and CI coverage of rho, A, b and Sigma.
+
+    ``model="censored"`` simulates panels clipped to [0, 10] and fits both the censored and the linear
+    estimator (rows ``"<strategy> censored"`` and ``"<strategy> linear"``, plus the equilibrium).
 
     ``truth`` is a truth.json path (the shape ``llmsde calibrate --json`` prints under ``truth``), a
     :class:`~llmsde.dynamics.Truth`, or None for the DESIGN.md reference parameters. ``on_progress(done)`` is
@@ -222,6 +240,12 @@ def calibrate(
             known = Truth.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except json.JSONDecodeError as err:
             raise FitInputError(f"{path} is not valid JSON: {err}", "fix the file") from None
+    if model == "censored":
+        from llmsde.dynamics import calibrate_censored
+
+        return calibrate_censored(known, sessions, iterations, replications, n_bootstrap, seed, on_progress=on_progress)
+    if model != "linear":
+        raise FitInputError(f"--model must be linear or censored; got {model!r}", "e.g. --model censored")
     return run_calibration(known, sessions, iterations, replications, n_bootstrap, seed, ci=ci, on_progress=on_progress)
 
 
