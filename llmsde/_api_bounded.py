@@ -18,7 +18,15 @@ if TYPE_CHECKING:
     from llmsde.errors import LlmsdeWarning
     from llmsde.store.panel import Panel
 
-__all__ = ["extend_fit", "fit_bounded_tables", "parse_thresholds", "recommendations", "unfittable", "working_x"]
+__all__ = [
+    "extend_fit",
+    "fit_bounded_tables",
+    "fit_working",
+    "parse_thresholds",
+    "recommendations",
+    "unfittable",
+    "working_x",
+]
 
 
 def parse_thresholds(value: str | Sequence[float] | None) -> tuple[float, float, float]:
@@ -111,3 +119,26 @@ def fit_bounded_tables(fit: SdeFit) -> list[tuple[str, tuple[str, ...], list[lis
         if rows:
             out.append((title, cols, rows))
     return out
+
+
+def fit_working(
+    estimator: Any, panel: Panel, *, model: str, n_bootstrap: int, folds: int, seed: int,
+    thresholds: tuple[float, float, float] = (5.0, 5.0, 5.0),
+) -> SdeFit:  # fmt: skip
+    """``estimator`` (a LinearSdeEstimator) on the working states, extended by :func:`extend_fit`.
+
+    When no strategy can be fitted and the panel has broken states, the result lists every strategy as skipped
+    (with the estimator's reason) instead of raising, so the breakage of a mostly broken run is still reported.
+    """
+    from llmsde.errors import FitInputError
+
+    try:
+        result = estimator.fit(working_x(panel), panel.labels)
+    except FitInputError as err:
+        if panel.broken is None or not panel.broken.any():
+            raise
+        meta = {"model": estimator.model, "method": estimator.method, "n_bootstrap": n_bootstrap, "folds": folds,
+                "random_state": seed}  # fmt: skip
+        result = unfittable(panel, err.message, meta)
+    return extend_fit(result, panel, model=model, n_bootstrap=n_bootstrap, folds=folds, seed=seed,
+                      thresholds=thresholds)  # fmt: skip

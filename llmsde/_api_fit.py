@@ -97,9 +97,9 @@ def fit(
     """
     import warnings
 
-    from llmsde._api_bounded import extend_fit, parse_thresholds, recommendations, unfittable, working_x
+    from llmsde._api_bounded import fit_working, parse_thresholds, recommendations
     from llmsde.dynamics import LinearSdeEstimator
-    from llmsde.errors import FitInputError, LlmsdeWarning
+    from llmsde.errors import LlmsdeWarning
     from llmsde.report.fit_io import write_fit
 
     path = Path(target)
@@ -111,14 +111,9 @@ def fit(
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LlmsdeWarning)
-        try:
-            result = estimator.fit(working_x(panel), panel.labels)
-        except FitInputError as err:
-            if panel.broken is None or not panel.broken.any():
-                raise
-            meta = {"model": linear, "method": method, "n_bootstrap": n_bootstrap, "folds": folds, "seed": seed}
-            result = unfittable(panel, err.message, meta)
-        result = extend_fit(result, panel, model=model, n_bootstrap=n_bootstrap, folds=folds, seed=seed, thresholds=thr)
+        result = fit_working(
+            estimator, panel, model=model, n_bootstrap=n_bootstrap, folds=folds, seed=seed, thresholds=thr
+        )
     found = tuple(w.message for w in caught if isinstance(w.message, LlmsdeWarning))
     found += tuple(recommendations(result))
     usage = None

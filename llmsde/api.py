@@ -171,6 +171,7 @@ def fit_run(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0, writ
     """
     import warnings
 
+    from llmsde._api_bounded import fit_working
     from llmsde.dynamics import LinearSdeEstimator
     from llmsde.errors import LlmsdeWarning
     from llmsde.report.fit_io import write_fit
@@ -180,7 +181,7 @@ def fit_run(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0, writ
     estimator = LinearSdeEstimator(n_bootstrap=n_bootstrap, folds=max(2, min(5, smallest)), random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LlmsdeWarning)
-        result = estimator.fit(panel.x, panel.labels)
+        result = fit_working(estimator, panel, model="full", n_bootstrap=n_bootstrap, folds=estimator.folds, seed=seed)
     if write:
         write_fit(result, Path(run_dir), source=str(run_dir), usage=load_run_usage(run_dir))
     return result

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from llmsde.report.bounded_report import bounded_sections
 from llmsde.report.document import Figure, ReportDoc, Section, render_html, render_markdown
 from llmsde.report.run_tables import Table, task_table, usage_table
 from llmsde.types import OBJECTIVES
@@ -184,14 +185,16 @@ def build_document(inp: ReportInput) -> ReportDoc:
         if sf.held
     ]
     findings += [f"{label}: not fitted ({reason})." for label, reason in fit.skipped.items()]
-    figs = _figures(inp)
-    sections = [
-        Section("Summary", bullets=tuple(findings) + inp.notes, tables=(_fit_table(fit),)),
-        Section("Trajectories", figures=(figs[0],)),
-        Section("Phase portraits", figures=(figs[1],)),
-        Section("Interference", figures=(figs[2],)),
-        Section("Stability", figures=(figs[3],)),
-    ]
+    sections = [Section("Summary", bullets=tuple(findings) + inp.notes, tables=(_fit_table(fit),))]
+    if fit.strategies:
+        figs = _figures(inp)
+        sections += [
+            Section("Trajectories", figures=(figs[0],)),
+            Section("Phase portraits", figures=(figs[1],)),
+            Section("Interference", figures=(figs[2],)),
+            Section("Stability", figures=(figs[3],)),
+        ]
+    sections += bounded_sections(fit, inp.rows)
     if inp.rows:
         sections.append(Section("Tasks, tokens and failures", tables=(task_table(inp.rows), usage_table(inp.rows))))
     meta = fit.meta
