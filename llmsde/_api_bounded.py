@@ -7,7 +7,7 @@ of the API it returns objects and never prints; heavy imports stay inside the fu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -74,8 +74,10 @@ def extend_fit(
     folds: int,
     seed: int,
     thresholds: tuple[float, float, float],
+    rows: Sequence[Mapping[str, Any]] = (),
 ) -> SdeFit:
-    """``fit`` plus breakage (when the panel has broken states) and, for ``model="censored"``, the Tobit fit."""
+    """``fit`` plus breakage (when the panel has broken states) and, for ``model="censored"``, the Tobit fit;
+    ``rows`` (a run's stored replies) add the per-iteration shares that parse, import, pass and are repaired."""
     import dataclasses
     import warnings
 
@@ -85,6 +87,13 @@ def extend_fit(
     breakage = {}
     if panel.broken is not None and panel.broken.any():
         breakage = fit_breakage(panel.x, panel.broken, panel.labels, n_bootstrap=n_bootstrap, random_state=seed)
+        if rows:
+            from llmsde.report.bounded_report import reply_shares
+
+            for name, (shares, counts) in reply_shares(rows).items():
+                if name in breakage:
+                    table = tuple((float(k), float(counts[k]), *map(float, shares[k])) for k in range(len(counts)))
+                    breakage[name] = dataclasses.replace(breakage[name], per_iteration=table)
     censored = {}
     meta = dict(fit.meta)
     if model == "censored":
@@ -107,7 +116,13 @@ def recommendations(fit: SdeFit) -> list[LlmsdeWarning]:
 
 def fit_bounded_tables(fit: SdeFit) -> list[tuple[str, tuple[str, ...], list[list[str]]]]:
     """(title, columns, rows) of the censored, bound-share, first-passage and breakage tables that have rows."""
-    from llmsde.report.bounded_tables import bound_share_rows, breakage_rows, censored_rows, first_passage_rows
+    from llmsde.report.bounded_tables import (
+        bound_share_rows,
+        breakage_rows,
+        censored_rows,
+        first_passage_rows,
+        per_iteration_rows,
+    )
 
     out = []
     for title, (cols, rows) in (
@@ -115,6 +130,7 @@ def fit_bounded_tables(fit: SdeFit) -> list[tuple[str, tuple[str, ...], list[lis
         ("states on the bounds: data vs censored model", bound_share_rows(fit)),
         ("first passage below the threshold (censored model)", first_passage_rows(fit)),
         ("breakage: broken code as events", breakage_rows(fit)),
+        ("replies per iteration: parse, import, pass all tests, repaired next", per_iteration_rows(fit)),
     ):
         if rows:
             out.append((title, cols, rows))
@@ -123,7 +139,7 @@ def fit_bounded_tables(fit: SdeFit) -> list[tuple[str, tuple[str, ...], list[lis
 
 def fit_working(
     estimator: Any, panel: Panel, *, model: str, n_bootstrap: int, folds: int, seed: int,
-    thresholds: tuple[float, float, float] = (5.0, 5.0, 5.0),
+    thresholds: tuple[float, float, float] = (5.0, 5.0, 5.0), rows: Sequence[Mapping[str, Any]] = (),
 ) -> SdeFit:  # fmt: skip
     """``estimator`` (a LinearSdeEstimator) on the working states, extended by :func:`extend_fit`.
 
@@ -137,8 +153,8 @@ def fit_working(
     except FitInputError as err:
         if panel.broken is None or not panel.broken.any():
             raise
-        meta = {"model": estimator.model, "method": estimator.method, "n_bootstrap": n_bootstrap, "folds": folds,
-                "random_state": seed}  # fmt: skip
+        meta = {"model": estimator.model, "method": estimator.method, "dt": estimator.dt, "n_bootstrap": n_bootstrap,
+                "folds": folds, "random_state": seed}  # fmt: skip
         result = unfittable(panel, err.message, meta)
     return extend_fit(result, panel, model=model, n_bootstrap=n_bootstrap, folds=folds, seed=seed,
-                      thresholds=thresholds)  # fmt: skip
+                      thresholds=thresholds, rows=rows)  # fmt: skip

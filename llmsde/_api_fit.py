@@ -98,6 +98,7 @@ def fit(
     import warnings
 
     from llmsde._api_bounded import fit_working, parse_thresholds, recommendations
+    from llmsde.api import load_run_rows as api_rows
     from llmsde.dynamics import LinearSdeEstimator
     from llmsde.errors import LlmsdeWarning
     from llmsde.report.fit_io import write_fit
@@ -111,8 +112,9 @@ def fit(
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LlmsdeWarning)
+        rows = api_rows(path) if path.is_dir() else []
         result = fit_working(
-            estimator, panel, model=model, n_bootstrap=n_bootstrap, folds=folds, seed=seed, thresholds=thr
+            estimator, panel, model=model, n_bootstrap=n_bootstrap, folds=folds, seed=seed, thresholds=thr, rows=rows
         )
     found = tuple(w.message for w in caught if isinstance(w.message, LlmsdeWarning))
     found += tuple(recommendations(result))

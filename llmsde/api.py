@@ -181,7 +181,15 @@ def fit_run(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0, writ
     estimator = LinearSdeEstimator(n_bootstrap=n_bootstrap, folds=max(2, min(5, smallest)), random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LlmsdeWarning)
-        result = fit_working(estimator, panel, model="full", n_bootstrap=n_bootstrap, folds=estimator.folds, seed=seed)
+        result = fit_working(
+            estimator,
+            panel,
+            model="full",
+            n_bootstrap=n_bootstrap,
+            folds=estimator.folds,
+            seed=seed,
+            rows=load_run_rows(run_dir),
+        )
     if write:
         write_fit(result, Path(run_dir), source=str(run_dir), usage=load_run_usage(run_dir))
     return result

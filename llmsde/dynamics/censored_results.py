@@ -195,6 +195,9 @@ class Breakage:
     broken_share: float
     """Share of all observed states that are broken."""
     logistic: Logistic | None = None
+    per_iteration: tuple[tuple[float, ...], ...] = ()
+    """From a run's replies, one row per iteration k: (k, replies, share that parse, import, pass all tests,
+    share of broken replies repaired at k + 1); empty for a panel file."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -209,6 +212,7 @@ class Breakage:
             "n_gap": self.n_gap,
             "broken_share": to_json(self.broken_share),
             "logistic": None if self.logistic is None else self.logistic.to_dict(),
+            "per_iteration": [to_json(list(r)) for r in self.per_iteration],
         }
 
     @classmethod
@@ -226,4 +230,5 @@ class Breakage:
             int(d["n_gap"]),
             _f(d["broken_share"]),
             None if lg is None else Logistic.from_dict(lg),
+            tuple(tuple(_f(v) for v in r) for r in d.get("per_iteration", [])),
         )

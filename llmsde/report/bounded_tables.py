@@ -20,6 +20,7 @@ __all__ = [
     "censored_markdown",
     "censored_rows",
     "first_passage_rows",
+    "per_iteration_rows",
 ]
 
 BOUND_RECOMMEND = 0.2
@@ -228,4 +229,28 @@ def censored_markdown(fit: SdeFit) -> list[str]:
         lines += ["## Breakage", "", _BREAKAGE_NOTE, ""]
         cols, rows = breakage_rows(fit)
         lines += _md_table(cols, rows) + [""]
+        cols, per_k = per_iteration_rows(fit)
+        if per_k:
+            lines += ["### Replies per iteration", "", "Share of replies that parse, import (with the entry point), "
+                      "pass all tests, and, when broken, are repaired at the next iteration (k = 0: the seed code).",
+                      ""]  # fmt: skip
+            lines += _md_table(cols, per_k) + [""]
     return lines
+
+
+def per_iteration_rows(fit: SdeFit) -> tuple[tuple[str, ...], list[list[str]]]:
+    """Per strategy and iteration (a run's replies): replies and % that parse, import, pass, are repaired next."""
+    cols = ("strategy", "k", "replies", "parse", "import", "pass all tests", "repaired next")
+    rows = [
+        [label, *(_share_cell(i, v) for i, v in enumerate(r))]
+        for label, br in fit.breakage.items()
+        for r in br.per_iteration
+        if r[1] > 0
+    ]
+    return cols, rows
+
+
+def _share_cell(i: int, v: float) -> str:
+    if i < 2:
+        return str(int(v))
+    return "-" if math.isnan(v) else f"{100 * v:.0f}%"
