@@ -94,6 +94,8 @@ def reply_table(shares: dict[str, tuple[np.ndarray, np.ndarray]]) -> Table:
 
 
 def _reply_figure(shares: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
+    from matplotlib.ticker import MaxNLocator
+
     from llmsde.report._mpl import new_figure, png_bytes
     from llmsde.report.palette import strategy_colors
 
@@ -106,6 +108,7 @@ def _reply_figure(shares: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
             ax.plot(ks, 100 * s[ks, col], marker="o", ms=3, color=colors[name], label=name)
         ax.set_title(title)
         ax.set_xlabel("iteration k")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(-3, 103)
     axes[0, 0].set_ylabel("% of replies")
     axes[0, 0].legend(fontsize=7)
@@ -115,6 +118,8 @@ def _reply_figure(shares: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
 
 
 def _first_passage_figure(fit: SdeFit) -> Figure:
+    from matplotlib.ticker import MaxNLocator
+
     from llmsde.report._mpl import new_figure, png_bytes
     from llmsde.report.palette import strategy_colors
 
@@ -133,6 +138,7 @@ def _first_passage_figure(fit: SdeFit) -> Figure:
                     ax.fill_between(ks, fp.prob_by_k.lo, fp.prob_by_k.hi, color=colors[label], alpha=0.15)
                 ax.set_title(f"P({obj} <= {fp.threshold:g} by k)")
         ax.set_xlabel("iteration k")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(-0.02, 1.02)
     axes[0, 0].legend(fontsize=7)
     return Figure("figures/first_passage.png", png_bytes(fig), "First passage under the censored model: probability "
