@@ -100,7 +100,7 @@ def held_out(
     prev = data.x[:, :-1]
     sse = {"censored": np.zeros(3), "linear": np.zeros(3)}
     ll = {"censored": 0.0, "linear": 0.0}
-    dx = np.full((len(f), 3), np.nan)
+    dx = np.zeros((len(f), 3))
     for j_i, j in enumerate(mov):
         dx[:, j] = data.y[:, j] - prev[:, j_i]
     for k in np.unique(f):
@@ -115,7 +115,7 @@ def held_out(
                 pred = censored_mean(mu, np.asarray(s), *BOUNDS) if name == "censored" else mu
                 sse[name][j] += float(((data.y[te, j] - pred) ** 2).sum())
                 ll[name] += float(censored_loglik(mu, np.asarray(s), data.y[te, j], *BOUNDS).sum())
-    sst = np.nansum((dx - np.nanmean(dx, axis=0)) ** 2, axis=0)
+    sst = ((dx - dx.mean(axis=0)) ** 2).sum(axis=0)
     r2: dict[str, tuple[float, ...]] = {}
     for name, e in sse.items():
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -125,3 +125,16 @@ def test_a_strategy_that_cannot_be_fitted_is_skipped_with_a_reason() -> None:
     res = CensoredSdeEstimator(n_bootstrap=0).fit(x, ["A"] * 3)
     assert res.strategies == {}
     assert "constant" in res.skipped["A"]
+
+
+def test_held_objectives_are_kept_out_of_the_censored_fit() -> None:
+    truth = Truth({"FF": reference_truth().strategies["FF"]})
+    x, labels = simulate_clipped_panel(truth, 60, 8, np.random.default_rng(0))
+    x[..., 2] = np.nan
+    x[..., 1] = np.where(np.isnan(x[..., 0]), np.nan, 10.0)
+    cf = CensoredSdeEstimator(n_bootstrap=30, random_state=0).fit(x, labels).strategies["FF"]
+    assert cf.held == {"efficiency": 10.0, "functionality": None}
+    assert np.isnan(cf.A.value[2]).all() and (cf.A.value[1, :2] == 0).all()
+    assert [f.objective for f in cf.first_passage] == ["security"]
+    assert cf.stationary_mean.value[1] == 10.0
+    assert np.isfinite(cf.r2_held_out["censored"][0])
