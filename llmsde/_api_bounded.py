@@ -75,6 +75,7 @@ def extend_fit(
     seed: int,
     thresholds: tuple[float, float, float],
     rows: Sequence[Mapping[str, Any]] = (),
+    horizon: int | None = None,
 ) -> SdeFit:
     """``fit`` plus breakage (when the panel has broken states) and, for ``model="censored"``, the Tobit fit;
     ``rows`` (a run's stored replies) add the per-iteration shares that parse, import, pass and are repaired."""
@@ -82,7 +83,7 @@ def extend_fit(
     import warnings
 
     from llmsde.dynamics import CensoredSdeEstimator, fit_breakage
-    from llmsde.errors import LlmsdeWarning
+    from llmsde.errors import FitInputError, LlmsdeWarning
 
     breakage = {}
     if panel.broken is not None and panel.broken.any():
@@ -97,7 +98,11 @@ def extend_fit(
     censored = {}
     meta = dict(fit.meta)
     if model == "censored":
-        est = CensoredSdeEstimator(n_bootstrap=n_bootstrap, folds=folds, thresholds=thresholds, random_state=seed)
+        if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1):
+            raise FitInputError(f"--horizon must be an integer >= 1; got {horizon!r}", "e.g. --horizon 5")
+        est = CensoredSdeEstimator(
+            n_bootstrap=n_bootstrap, folds=folds, thresholds=thresholds, horizon=horizon, random_state=seed
+        )
         result = est.fit(panel.x, panel.labels, broken=panel.broken)
         censored = result.strategies
         for name, why in result.skipped.items():
@@ -140,6 +145,7 @@ def fit_bounded_tables(fit: SdeFit) -> list[tuple[str, tuple[str, ...], list[lis
 def fit_working(
     estimator: Any, panel: Panel, *, model: str, n_bootstrap: int, folds: int, seed: int,
     thresholds: tuple[float, float, float] = (5.0, 5.0, 5.0), rows: Sequence[Mapping[str, Any]] = (),
+    horizon: int | None = None,
 ) -> SdeFit:  # fmt: skip
     """``estimator`` (a LinearSdeEstimator) on the working states, extended by :func:`extend_fit`.
 
@@ -157,4 +163,4 @@ def fit_working(
                 "folds": folds, "random_state": seed}  # fmt: skip
         result = unfittable(panel, err.message, meta)
     return extend_fit(result, panel, model=model, n_bootstrap=n_bootstrap, folds=folds, seed=seed,
-                      thresholds=thresholds, rows=rows)  # fmt: skip
+                      thresholds=thresholds, rows=rows, horizon=horizon)  # fmt: skip

@@ -87,13 +87,15 @@ def fit(
     seed: int = 0,
     out: str | Path | None = None,
     thresholds: str | Sequence[float] | None = None,
+    horizon: int | None = None,
 ) -> FitOutcome:
     """Fit one linear SDE per strategy to a run directory or a panel file (.csv/.jsonl/.parquet) and write
     fit.json and fit.md (into ``out``, default the run directory or the panel file's directory).
 
     Unlike :func:`llmsde.api.fit_run`, every estimator setting is the caller's and the warnings are returned.
     ``model="censored"`` adds the bounded (Tobit) fit beside the full linear one; ``thresholds`` (S,E,F, default
-    5 each) are its first-passage levels. Broken states are left out of the SDE and reported as breakage.
+    5 each) are its first-passage levels over ``horizon`` iterations (default the panel's). Broken states are left
+    out of the SDE and reported as breakage.
     """
     import warnings
 
@@ -114,7 +116,15 @@ def fit(
         warnings.simplefilter("always", LlmsdeWarning)
         rows = api_rows(path) if path.is_dir() else []
         result = fit_working(
-            estimator, panel, model=model, n_bootstrap=n_bootstrap, folds=folds, seed=seed, thresholds=thr, rows=rows
+            estimator,
+            panel,
+            model=model,
+            n_bootstrap=n_bootstrap,
+            folds=folds,
+            seed=seed,
+            thresholds=thr,
+            rows=rows,
+            horizon=horizon,
         )
     found = tuple(w.message for w in caught if isinstance(w.message, LlmsdeWarning))
     found += tuple(recommendations(result))

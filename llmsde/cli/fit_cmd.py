@@ -25,6 +25,9 @@ def fit(
     threshold: Annotated[
         str, typer.Option("--threshold", help="First-passage thresholds S,E,F (or one for all), censored model.")
     ] = "5",
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", help="First-passage iterations (default: the run's iterations).")
+    ] = None,
 ) -> None:
     """Fit dx = (A x + b) dt + Sigma^1/2 dW per strategy; print the table, write fit.json and fit.md."""
     from llmsde import api, render
@@ -39,6 +42,7 @@ def fit(
         seed=seed,
         out=out,
         thresholds=threshold,
+        horizon=horizon,
     )
     for warning in outcome.warnings:
         render.print_warning(str(warning))

@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 
 from llmsde.dynamics import SdeFit
-from llmsde.report.bounded_tables import bound_share_rows, breakage_rows, censored_rows, first_passage_rows
+from llmsde.report.bounded_tables import (
+    bound_recommendations,
+    bound_share_rows,
+    breakage_rows,
+    censored_rows,
+    first_passage_rows,
+)
 from llmsde.report.document import Figure, Section
 from llmsde.report.run_tables import Table
 
@@ -154,6 +160,9 @@ def _table(title: str, cols_rows: tuple[tuple[str, ...], list[list[str]]], note:
 def bounded_sections(fit: SdeFit, rows: Sequence[Mapping[str, Any]]) -> list[Section]:
     """The report sections this module adds (none when the fit has neither a censored fit nor broken code)."""
     out: list[Section] = []
+    recommend = bound_recommendations(fit)
+    if recommend:
+        out.append(Section("Scores on the bounds", bullets=tuple(recommend)))
     if fit.censored:
         out.append(
             Section(

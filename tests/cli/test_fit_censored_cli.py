@@ -103,3 +103,24 @@ def test_mostly_broken_code_still_gives_a_result(tmp_path: Path, capsys: pytest.
     assert doc["strategies"] == {} and set(doc["skipped"]) == {"A", "B"}
     assert doc["breakage"]["A"]["break_rate"]["value"] == 1.0
     assert "## Breakage" in (tmp_path / "fit.md").read_text()
+
+
+def test_linear_fit_recommends_censored_when_states_pile_on_a_bound(
+    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _main(["fit", str(fitted / "panel.csv"), "--bootstrap", "20", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert "strategy 'FF'" in err and "refit with `--model censored`" in err
+    assert "## Scores on the bounds" in (tmp_path / "fit.md").read_text()
+
+
+def test_horizon_sets_the_first_passage_curve_and_is_checked(
+    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["fit", str(fitted / "panel.csv"), "--model", "censored", "--bootstrap", "20", "--out", str(tmp_path)]
+    code, _, err = _main([*args, "--horizon", "3"], capsys)
+    assert code == 0, err
+    doc = json.loads((tmp_path / "fit.json").read_text())
+    assert len(doc["censored"]["EF"]["first_passage"][0]["prob_by_k"]["value"]) == 3
+    code, _, err = _main([*args, "--horizon", "0"], capsys)
+    assert code == 2 and "--horizon must be an integer >= 1" in err
