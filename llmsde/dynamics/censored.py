@@ -243,8 +243,8 @@ class CensoredSdeEstimator:
             if rest is not None:
                 full[draws[1:]] = getattr(rest, field)
             for j, v in held.items():
-                if field in ("final_mean",):
-                    full[:, j] = v
+                if math.isnan(v):
+                    full[:, j] = np.nan
             out.append(full)
         return _Sims(out[0], out[1], out[2], out[3], out[4], out[5], max(LONG_HORIZON, horizon))
 
