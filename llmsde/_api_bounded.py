@@ -107,7 +107,7 @@ def extend_fit(
         censored = result.strategies
         for name, why in result.skipped.items():
             warnings.warn(f"censored fit of {name!r} skipped: {why}", LlmsdeWarning, stacklevel=2)
-        meta.update(censored=True, thresholds=list(thresholds))
+        meta.update(censored=True, thresholds=list(thresholds), censored_skipped=dict(result.skipped))
     return dataclasses.replace(fit, censored=censored, breakage=breakage, meta=meta)
 
 

@@ -33,6 +33,7 @@ from llmsde.dynamics._estimate import Estimate
 from llmsde.dynamics._held import fill_missing, find_held, held_json
 from llmsde.dynamics.censored_results import CensoredFit, FirstPassage
 from llmsde.dynamics.first_passage import LONG_HORIZON, data_shares, summarise_paths
+from llmsde.dynamics.tobit import censor_codes
 from llmsde.errors import FitInputError
 
 Array = NDArray[np.float64]
@@ -128,6 +129,14 @@ class CensoredSdeEstimator:
         s_idx, k_idx = np.nonzero(valid)
         prev = work[s_idx, k_idx]
         data = Data(np.c_[prev[:, mov], np.ones(len(s_idx))], work[s_idx, k_idx + 1], s_idx.astype(np.int64))
+        for j in mov:
+            codes = censor_codes(data.y[:, j], *BOUNDS)
+            for code, bound in ((-1, "0"), (1, "10")):
+                if (codes == code).all():
+                    raise _Skip(
+                        f"{OBJECTIVES[j]} is on {bound} after every transition: its latent drift is not identified "
+                        f"(it is absorbed at {bound}); the linear fit describes the rest"
+                    )
         n_sess = len(xs)
         n_boot = int(self.n_bootstrap)
         w_sess = np.vstack([np.ones(n_sess), _multinomial(n_sess, n_boot, rng)])

@@ -216,6 +216,8 @@ def censored_markdown(fit: SdeFit) -> list[str]:
                   ""]  # fmt: skip
         cols, rows = censored_rows(fit)
         lines += _md_table(cols, rows) + [""]
+        not_fitted = fit.meta.get("censored_skipped") or {}
+        lines += [f"- {k}: no censored fit ({v})." for k, v in not_fitted.items()] + ([""] if not_fitted else [])
         lines += ["### Share of states on the bounds: data vs censored model", ""]
         cols, rows = bound_share_rows(fit)
         lines += _md_table(cols, rows) + [""]

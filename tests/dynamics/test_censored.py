@@ -138,3 +138,11 @@ def test_held_objectives_are_kept_out_of_the_censored_fit() -> None:
     assert [f.objective for f in cf.first_passage] == ["security"]
     assert cf.stationary_mean.value[1] == 10.0
     assert np.isfinite(cf.r2_held_out["censored"][0])
+
+
+def test_an_objective_on_a_bound_after_every_transition_skips_with_the_reason() -> None:
+    truth = Truth({"SF": reference_truth().strategies["SF"]})
+    x, labels = simulate_clipped_panel(truth, 30, 5, np.random.default_rng(0))
+    x[:, 1:, 0] = 10.0
+    res = CensoredSdeEstimator(n_bootstrap=0).fit(x, labels)
+    assert res.skipped["SF"].startswith("security is on 10 after every transition")
