@@ -198,6 +198,7 @@ class CensoredSdeEstimator:
             sigma=est(sd),
             eigenvalues=est(eig),
             rho=est(rates.rho),
+            half_life=est(rates.half_life),
             discrete_modulus=est(stab.discrete_modulus(lam, 1.0)),
             latent_equilibrium=est(eq),
             absorbed=absorbed,

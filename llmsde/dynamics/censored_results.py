@@ -62,6 +62,7 @@ _CENSORED_ESTIMATES = (
     "sigma",
     "eigenvalues",
     "rho",
+    "half_life",
     "discrete_modulus",
     "latent_equilibrium",
     "bound_share_model",
@@ -86,6 +87,8 @@ class CensoredFit:
     eigenvalues: Estimate
     """Eigenvalues of A's moving block as [re, im] rows, real part descending."""
     rho: Estimate
+    half_life: Estimate
+    """ln 2 / rho of the latent process, in iterations (NaN when rho <= 0)."""
     discrete_modulus: Estimate
     latent_equilibrium: Estimate
     """-A^-1 b, shape (3,); may lie outside [0, 10] (see ``absorbed``)."""

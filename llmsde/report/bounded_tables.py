@@ -44,7 +44,7 @@ def _pct(e: Estimate, idx: tuple[int, ...]) -> str:
 
 def bound_recommendations(fit: SdeFit) -> list[str]:
     """One line per linear strategy with >= 20% of some objective's states on a bound, when no censored fit."""
-    if fit.censored:
+    if fit.censored or fit.meta.get("censored_skipped"):
         return []
     out = []
     for sf in fit.strategies.values():
@@ -181,6 +181,8 @@ def _censored_params(cf: CensoredFit) -> list[str]:
     for name, e in (("A (latent drift)", cf.A), ("Sigma (latent noise)", cf.Sigma)):
         rows = [[_OBJ[i][0].upper(), *(_ci_at(e, (i, j), 3) for j in range(3))] for i in range(3)]
         lines += [f"{name}:", ""] + _md_table(["", "S", "E", "F"], rows) + [""]
+    lines += [f"rho {fmt_ci(cf.rho)}, half-life {fmt_ci(cf.half_life, 1)} iterations, |1 + lambda| "
+              + ", ".join(fmt(v) for v in cf.discrete_modulus.value) + ".", ""]  # fmt: skip
     lines += ["b and latent equilibrium:", ""]
     lines += _md_table(
         ["", "S", "E", "F"],
@@ -206,7 +208,7 @@ def censored_markdown(fit: SdeFit) -> list[str]:
     recommend = bound_recommendations(fit)
     if recommend:
         lines += ["## Scores on the bounds", ""] + [f"- {r}" for r in recommend] + [""]
-    if fit.censored:
+    if fit.censored or fit.meta.get("censored_skipped"):
         lines += ["## Censored (bounded) model", "",
                   "Latent z_{k+1} = x_k + A x_k + b + e, e ~ N(0, Sigma), observed x = clip(z, 0, 10); Tobit maximum "
                   "likelihood equation by equation, noise correlations by pairwise censored likelihood "
