@@ -197,6 +197,8 @@ def simulate(
         clip = "censored"
     elif model != "linear":
         raise FitInputError(f"--model must be linear or censored; got {model!r}", "e.g. --model censored")
+    elif strategy not in fitted.strategies:
+        raise FitInputError(f"{fit_file} has no linear fit of {strategy!r}", "simulate it with --model censored")
     else:
         sim = run_simulation(fitted.strategies[strategy], x0, steps=steps, paths=paths, seed=seed, clip=clip, dt=dt)
     base = source if source.is_dir() else source.parent
