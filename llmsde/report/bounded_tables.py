@@ -69,6 +69,7 @@ CENSORED_COLUMNS = (
     "absorbed",
     "R^2 held-out lin / cens",
     "loglik held-out lin / cens",
+    "preferred",
 )
 
 
@@ -90,9 +91,18 @@ def censored_rows(fit: SdeFit) -> tuple[tuple[str, ...], list[list[str]]]:
                 absorbed,
                 f"{fmt(r2.get('linear', (math.nan,) * 4)[3])} / {fmt(r2.get('censored', (math.nan,) * 4)[3])}",
                 f"{fmt(ll.get('linear'))} / {fmt(ll.get('censored'))}",
+                _preferred(ll),
             ]
         )
     return CENSORED_COLUMNS, rows
+
+
+def _preferred(ll: dict[str, float]) -> str:
+    """The model with the higher held-out log-likelihood per transition (ties within 0.005 go to linear)."""
+    lin, cens = ll.get("linear", math.nan), ll.get("censored", math.nan)
+    if math.isnan(lin) or math.isnan(cens):
+        return "-"
+    return "censored" if cens > lin + 0.005 else "linear"
 
 
 BOUND_COLUMNS = ("strategy", "objective", "data on 0", "model on 0", "data on 10", "model on 10", "long run on 0",

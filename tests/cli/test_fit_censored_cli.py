@@ -51,6 +51,11 @@ def test_fit_json_and_fit_md_hold_the_censored_fit_bound_shares_first_passage_an
     assert set(doc["breakage"]) == {"EF", "SF", "FF", "AI"}
     assert 0.02 < doc["breakage"]["EF"]["break_rate"]["value"] < 0.25
     md = (fitted / "fit.md").read_text()
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| strategy | rho linear"))
+    ff_row = next(line for line in lines[start:] if line.startswith("| FF | "))
+    assert ff_row.rstrip(" |").endswith("censored")
+    assert ff["loglik_held_out"]["censored"] > ff["loglik_held_out"]["linear"]
     for heading in ("## Censored (bounded) model", "### Share of states on the bounds", "### First passage",
                     "## Breakage"):  # fmt: skip
         assert heading in md
