@@ -110,37 +110,60 @@ def fit(
     seed: int | None = None,
     ci_level: float | None = None,
     out: str | Path | None = None,
+    thresholds: str | Sequence[float] | None = None,
+    horizon: int | None = None,
 ) -> FitOutcome:
     """Fit one linear SDE per strategy to a run directory or a panel file (.csv/.jsonl/.parquet) and write
     fit.json and fit.md (into ``out``, default the run directory or the panel file's directory).
 
     A setting left None comes from the run's stored ``[fit]`` table, else the default (:func:`fit_settings`).
-    Unlike :func:`llmsde.api.fit_run`, the warnings are returned.
+    Unlike :func:`llmsde.api.fit_run`, the warnings are returned. ``model="censored"`` adds the bounded (Tobit)
+    fit beside the full linear one; ``thresholds`` (S,E,F, default 5 each) are its first-passage levels over
+    ``horizon`` iterations (default the panel's). Broken states are left out of the SDE and reported as
+    breakage.
     """
     import warnings
 
+    from llmsde._api_bounded import fit_working, parse_thresholds, recommendations
+    from llmsde.api import load_run_rows as api_rows
     from llmsde.dynamics import LinearSdeEstimator
     from llmsde.errors import LlmsdeWarning
     from llmsde.report.fit_io import write_fit
 
     path = Path(target)
+    thr = parse_thresholds(thresholds)
     panel, default_dir = _load_panel(path)
     cfg = fit_settings(
         path, n_bootstrap=n_bootstrap, folds=folds, method=method, model=model, ci=ci, seed=seed, ci_level=ci_level
     )
+    model = cfg.model
+    seed = cfg.seed
+    linear = "full" if cfg.model == "censored" else cfg.model
     estimator = LinearSdeEstimator(
         n_bootstrap=cfg.n_bootstrap,
         ci_level=cfg.ci_level,
         folds=cfg.folds,
         method=cfg.method,
-        model=cfg.model,
+        model=linear,
         random_state=cfg.seed,
         ci=cfg.ci,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LlmsdeWarning)
-        result = estimator.fit(panel.x, panel.labels)
+        rows = api_rows(path) if path.is_dir() else []
+        result = fit_working(
+            estimator,
+            panel,
+            model=model,
+            n_bootstrap=cfg.n_bootstrap,
+            folds=cfg.folds,
+            seed=seed,
+            thresholds=thr,
+            rows=rows,
+            horizon=horizon,
+        )
     found = tuple(w.message for w in caught if isinstance(w.message, LlmsdeWarning))
+    found += tuple(recommendations(result))
     usage = None
     if path.is_dir():
         from llmsde import api
@@ -175,6 +198,7 @@ def simulate(
     plot: bool = False,
     fmt: str = "csv",
     clip: str = "clip",
+    model: str = "linear",
 ) -> SimulationOutcome:
     """Euler-Maruyama paths of one fitted strategy of a fit.json (or its directory): write the paths, mean and
     quantile bands as csv or parquet (and a PNG with ``plot``) into ``out`` (default ``simulate_<strategy>``
@@ -182,6 +206,8 @@ def simulate(
 
     ``start`` is the state S,E,F to start from (a sequence, or the CLI's ``"5,4.5,8"`` text); default the fit's
     mean x_0. The fit is read and the strategy and format checked before ``start`` is parsed.
+    ``model="censored"`` simulates the fit's censored model (clipped by the rule it was fitted with, ``clip`` is
+    ignored), with break and repair events when the fit has breakage rates for the strategy.
     """
     from llmsde.dynamics import simulate as run_simulation
     from llmsde.errors import FitInputError
@@ -190,14 +216,27 @@ def simulate(
 
     source = Path(fit_file)
     fitted = read_fit(source)
-    if strategy not in fitted.strategies:
+    if strategy not in fitted.strategies and strategy not in fitted.censored:
         known = ", ".join(fitted.strategies)
         raise FitInputError(f"strategy {strategy!r} is not in {fit_file}", f"known: {known}")
     if fmt not in ("csv", "parquet"):
         raise FitInputError(f"--format must be csv or parquet; got {fmt!r}", "e.g. --format csv")
     x0 = _parse_state(start) if isinstance(start, str) else start
     dt = float(fitted.meta.get("dt", 1.0))
-    sim = run_simulation(fitted.strategies[strategy], x0, steps=steps, paths=paths, seed=seed, clip=clip, dt=dt)
+    if model == "censored":
+        from llmsde.dynamics import simulate_censored
+
+        if strategy not in fitted.censored:
+            raise FitInputError(f"{fit_file} has no censored fit of {strategy!r}", "refit with --model censored")
+        brk = fitted.breakage.get(strategy)
+        sim = simulate_censored(fitted.censored[strategy], x0, steps=steps, paths=paths, seed=seed, breakage=brk)
+        clip = "censored"
+    elif model != "linear":
+        raise FitInputError(f"--model must be linear or censored; got {model!r}", "e.g. --model censored")
+    elif strategy not in fitted.strategies:
+        raise FitInputError(f"{fit_file} has no linear fit of {strategy!r}", "simulate it with --model censored")
+    else:
+        sim = run_simulation(fitted.strategies[strategy], x0, steps=steps, paths=paths, seed=seed, clip=clip, dt=dt)
     base = source if source.is_dir() else source.parent
     out_dir = Path(out) if out is not None else base / f"simulate_{strategy}"
     written = write_simulation(sim, out_dir, fmt)
@@ -218,8 +257,12 @@ def calibrate(
     ci: str = "percentile",
     method: str = "em",
     on_progress: Callable[[int], None] | None = None,
+    model: str = "linear",
 ) -> CalibrationResult:
     """Check the estimator on simulated panels: bias, RMSE and CI coverage of rho, A, b and Sigma.
+
+    ``model="censored"`` simulates panels clipped to [0, 10] and fits both the censored and the linear
+    estimator (rows ``"<strategy> censored"`` and ``"<strategy> linear"``, plus the equilibrium).
 
     ``truth`` is a truth.json path (the shape ``llmsde calibrate --json`` prints under ``truth``), a
     :class:`~llmsde.dynamics.Truth`, or None for the DESIGN.md reference parameters. ``on_progress(done)`` is
@@ -244,6 +287,12 @@ def calibrate(
             known = Truth.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except json.JSONDecodeError as err:
             raise FitInputError(f"{path} is not valid JSON: {err}", "fix the file") from None
+    if model == "censored":
+        from llmsde.dynamics import calibrate_censored
+
+        return calibrate_censored(known, sessions, iterations, replications, n_bootstrap, seed, on_progress=on_progress)
+    if model != "linear":
+        raise FitInputError(f"--model must be linear or censored; got {model!r}", "e.g. --model censored")
     return run_calibration(
         known, sessions, iterations, replications, n_bootstrap, seed, ci=ci, method=method, on_progress=on_progress
     )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmsde._api_bounded import fit_bounded_tables
 from llmsde._api_fit import (
     FitOutcome,
     SimulationOutcome,
@@ -57,6 +58,7 @@ __all__ = [
     "dry_run",
     "export_run",
     "fit",
+    "fit_bounded_tables",
     "fit_comparison_rows",
     "fit_run",
     "fit_settings",
@@ -190,6 +192,7 @@ def fit_run(
     """
     import warnings
 
+    from llmsde._api_bounded import fit_working
     from llmsde.dynamics import LinearSdeEstimator
     from llmsde.errors import LlmsdeWarning
     from llmsde.report.fit_io import write_fit
@@ -202,13 +205,21 @@ def fit_run(
         ci_level=cfg.ci_level,
         folds=max(2, min(cfg.folds, smallest)),
         method=cfg.method,
-        model=cfg.model,
+        model="full" if cfg.model == "censored" else cfg.model,
         random_state=cfg.seed,
         ci=cfg.ci,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LlmsdeWarning)
-        result = estimator.fit(panel.x, panel.labels)
+        result = fit_working(
+            estimator,
+            panel,
+            model=cfg.model,
+            n_bootstrap=cfg.n_bootstrap,
+            folds=estimator.folds,
+            seed=cfg.seed,
+            rows=load_run_rows(run_dir),
+        )
     if write:
         write_fit(result, Path(run_dir), source=str(run_dir), usage=load_run_usage(run_dir))
     return result

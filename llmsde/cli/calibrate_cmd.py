@@ -22,22 +22,36 @@ def calibrate(
         str, typer.Option("--method", help="em or exact: the model simulated and fitted (as `fit --method`).")
     ] = "em",
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    model: Annotated[
+        str, typer.Option("--model", help="linear, or censored (clipped truth; censored and linear fits).")
+    ] = "linear",
 ) -> None:
     """Check the estimator: bias, RMSE and 95% CI coverage of rho, A, b and Sigma on simulated panels."""
     from llmsde import api, render
 
     if json_out:
-        result = api.calibrate(truth, sessions, iterations, replications, bootstrap, seed, ci=ci, method=method)
+        result = api.calibrate(
+            truth, sessions, iterations, replications, bootstrap, seed, ci=ci, method=method, model=model
+        )
         render.print_json(result.to_dict())
         return
     with render.progress_bar(replications, "calibrating") as update:
         result = api.calibrate(
-            truth, sessions, iterations, replications, bootstrap, seed, ci=ci, method=method, on_progress=update
+            truth,
+            sessions,
+            iterations,
+            replications,
+            bootstrap,
+            seed,
+            ci=ci,
+            method=method,
+            on_progress=update,
+            model=model,
         )
     cols, rows = api.calibration_rows(result)
     render.print_table(
         f"calibration: {replications} panels of {sessions} sessions x {iterations} iterations, "
-        f"{bootstrap} resamples, {ci} CIs, method {method}",
+        f"{bootstrap} resamples, {ci} CIs, method {method}" + (", clipped truth" if model == "censored" else ""),
         cols,
         rows,
     )

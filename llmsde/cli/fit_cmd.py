@@ -26,10 +26,19 @@ def fit(
     method: Annotated[
         str | None, typer.Option("--method", help="em (Euler-Maruyama) or exact (logm of the VAR) [em].")
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="full, diagonal, or pooled (shared A) [full].")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="full, diagonal, pooled (shared A), or censored (bounded scores) [full]."),
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the bootstrap and the folds [0].")] = None,
     ci: Annotated[str | None, typer.Option("--ci", help="CI method: percentile, bca or basic [percentile].")] = None,
     ci_level: Annotated[float | None, typer.Option("--ci-level", help="Level of every CI [0.95].")] = None,
+    threshold: Annotated[
+        str, typer.Option("--threshold", help="First-passage thresholds S,E,F (or one for all), censored model.")
+    ] = "5",
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", help="First-passage iterations (default: the run's iterations).")
+    ] = None,
 ) -> None:
     """Fit dx = (A x + b) dt + Sigma^1/2 dW per strategy; print the table, write fit.json and fit.md.
 
@@ -46,6 +55,8 @@ def fit(
         seed=seed,
         ci_level=ci_level,
         out=out,
+        thresholds=threshold,
+        horizon=horizon,
     )
     for warning in outcome.warnings:
         render.print_warning(str(warning))
@@ -66,6 +77,8 @@ def fit(
     cols, rows = api.fit_comparison_rows(result)
     if rows:
         render.print_table("model comparison (* = fitted)", cols, rows)
+    for title, cols, rows in api.fit_bounded_tables(result):
+        render.print_table(title, cols, rows)
     render.print_text(f"wrote {files.json_path} and {files.md_path}")
 
 

@@ -23,6 +23,9 @@ def simulate(
     plot: Annotated[bool, typer.Option("--plot", help="Also write a PNG of the mean and bands.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     clip: Annotated[str, typer.Option("--clip", help="Keep scores in [0,10]: clip, reflect or none.")] = "clip",
+    model: Annotated[
+        str, typer.Option("--model", help="linear, or censored (the fit's bounded model, with breakage).")
+    ] = "linear",
 ) -> None:
     """Simulate paths of a fitted strategy; write paths, mean and quantile bands (and a PNG with --plot)."""
     from llmsde import api, render
@@ -38,6 +41,7 @@ def simulate(
         plot=plot,
         fmt=fmt,
         clip=clip,
+        model=model,
     )
     sim, written = outcome.result, outcome.files
     final = sim.mean[-1]

@@ -48,7 +48,8 @@ def _pairs(z: np.ndarray) -> Array:
     return np.asarray(np.stack([z.real, z.imag], axis=-1), dtype=np.float64)
 
 
-def _half(rate: Estimate) -> Estimate:
+def half_life_estimate(rate: Estimate) -> Estimate:
+    """The half-life ln 2 / rate with its CI: the rate's CI mapped, ends swapped (infinite where rate <= 0)."""
     return Estimate(stab.half_life(rate.value), stab.half_life(rate.hi), stab.half_life(rate.lo))
 
 
@@ -70,8 +71,8 @@ def spectrum(
     modulus = est(np.abs(mu), None if mu_b is None else np.abs(mu_b))
     rho = est(r.rho, None if r_b is None else r_b.rho)
     decay = est(r.decay, None if r_b is None else r_b.decay)
-    half = _half(decay)
-    half_cont = _half(Estimate(rho.value * dt, rho.lo * dt, rho.hi * dt))
+    half = half_life_estimate(decay)
+    half_cont = half_life_estimate(Estimate(rho.value * dt, rho.lo * dt, rho.hi * dt))
     notes: list[str] = []
     if math.isinf(float(half.value)):
         notes.append("half-life is infinite: the slowest mode of the mean path does not contract (max |mu| >= 1)")

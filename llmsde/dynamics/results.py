@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from llmsde.dynamics._estimate import Estimate, to_json
+from llmsde.dynamics.censored_results import Breakage, CensoredFit
 
 SCHEMA_VERSION = 3
 """Version of the fit.json layout; bump on any incompatible change."""
@@ -333,16 +334,25 @@ class SdeFit:
     schema_version: int = SCHEMA_VERSION
     skipped: dict[str, str] = field(default_factory=dict)
     """Strategies that could not be fitted -> why (too few sessions or transitions, every objective held...)."""
+    censored: dict[str, CensoredFit] = field(default_factory=dict)
+    """``--model censored``: the Tobit fit per strategy (:mod:`llmsde.dynamics.censored`); empty otherwise."""
+    breakage: dict[str, Breakage] = field(default_factory=dict)
+    """Break and repair rates per strategy (:mod:`llmsde.dynamics.breakage`); empty without broken states."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The fit.json document (strict JSON)."""
-        return {
+        """The fit.json document (strict JSON); ``censored`` and ``breakage`` only when present."""
+        out = {
             "schema_version": self.schema_version,
             "meta": dict(self.meta),
             "strategies": {k: v.to_dict() for k, v in self.strategies.items()},
             "model_comparison": [m.to_dict() for m in self.model_comparison],
             "skipped": dict(self.skipped),
         }
+        if self.censored:
+            out["censored"] = {k: v.to_dict() for k, v in self.censored.items()}
+        if self.breakage:
+            out["breakage"] = {k: v.to_dict() for k, v in self.breakage.items()}
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SdeFit:
@@ -358,4 +368,6 @@ class SdeFit:
             model_comparison=tuple(ModelScore.from_dict(m) for m in d.get("model_comparison", [])),
             schema_version=SCHEMA_VERSION,
             skipped={str(k): str(v) for k, v in d.get("skipped", {}).items()},
+            censored={str(k): CensoredFit.from_dict(v) for k, v in d.get("censored", {}).items()},
+            breakage={str(k): Breakage.from_dict(v) for k, v in d.get("breakage", {}).items()},
         )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from llmsde.report.bounded_report import bounded_sections
 from llmsde.report.document import Figure, ReportDoc, Section, render_html, render_markdown
 from llmsde.report.run_tables import Table, task_table, usage_table
 from llmsde.types import OBJECTIVES
@@ -204,6 +205,7 @@ def build_document(inp: ReportInput) -> ReportDoc:
             from llmsde.report.models_section import model_sections
 
             sections[1:1] = model_sections(fit, inp.spend, _fit_table)
+    sections += bounded_sections(fit, inp.rows)
     if inp.rows:
         sections.append(Section("Tasks, tokens and failures", tables=(task_table(inp.rows), usage_table(inp.rows))))
     meta = fit.meta

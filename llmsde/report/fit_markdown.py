@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmsde.dynamics import Estimate, SdeFit, StrategyFit
+from llmsde.report.bounded_tables import censored_markdown
 from llmsde.report.fit_tables import comparison_rows, fmt, held_text, skipped_rows, strategy_rows, summary_rows
 
 __all__ = ["render_fit_markdown"]
@@ -176,4 +177,5 @@ def render_fit_markdown(fit: SdeFit, source: str = "", usage: Mapping[str, Any] 
             + _table(cols, rows)
             + [""]
         )
+    lines += censored_markdown(fit)
     return "\n".join(lines)

@@ -8,6 +8,10 @@ functionality`` (extra columns are ignored, strategy labels are any strings). An
 When the rows carry a ``model`` column naming more than one model, each session's label becomes
 ``MODEL/STRATEGY``: the model is then a factor of the fit like the strategy, while :mod:`llmsde.dynamics` keeps
 seeing plain labels.
+
+A state is **broken** (its code does not parse or import) by, in this order: an optional ``broken``
+column (true/false, 1/0, yes/no), the scorer's ``reason`` (rows of a run store: see :data:`BROKEN_REASONS`), or
+else functionality 0 with efficiency missing.
 """
 
 from __future__ import annotations
@@ -25,7 +29,15 @@ from numpy.typing import NDArray
 
 from llmsde.errors import FitInputError
 
-__all__ = ["PANEL_COLUMNS", "Panel", "model_labels", "panel_from_records", "read_panel_file"]
+__all__ = [
+    "BROKEN_REASONS",
+    "PANEL_COLUMNS",
+    "Panel",
+    "is_broken",
+    "model_labels",
+    "panel_from_records",
+    "read_panel_file",
+]
 
 PANEL_COLUMNS: tuple[str, ...] = ("session", "strategy", "k", "security", "efficiency", "functionality")
 """Required columns of a panel file, in the order they are written."""
@@ -46,6 +58,8 @@ class Panel:
     models: tuple[str, ...] = ()
     """Model label per session (``""`` when the rows name none); labels are ``MODEL/STRATEGY`` when more than
     one model appears."""
+    broken: NDArray[np.bool_] | None = None
+    """ndarray of shape (n_sessions, n_steps): True where the state's code is broken (module docstring)."""
 
     @property
     def strategies(self) -> tuple[str, ...]:
@@ -84,6 +98,7 @@ def _step(value: Any, where: str) -> int:
 def panel_from_records(records: Iterable[Mapping[str, Any]], source: str = "panel") -> Panel:
     """Build a panel from row mappings (one per session and iteration), in any row order."""
     rows: dict[str, dict[int, tuple[float, float, float]]] = {}
+    flags: dict[tuple[str, int], bool] = {}
     labels: dict[str, str] = {}
     models: dict[str, str] = {}
     for i, rec in enumerate(records, start=1):
@@ -107,23 +122,58 @@ def panel_from_records(records: Iterable[Mapping[str, Any]], source: str = "pane
         if k in steps:
             raise FitInputError(f"{where}: session {sid!r} has iteration k={k} twice", "remove the duplicate row")
         steps[k] = (vals[0], vals[1], vals[2])
+        flags[(sid, k)] = is_broken(rec, vals, where)
     if not rows:
         raise FitInputError(f"{source} has no rows", _HINT)
     n_steps = max(max(s) for s in rows.values()) + 1
     x = np.full((len(rows), n_steps, 3), np.nan)
-    for i, steps in enumerate(rows.values()):
+    broken = np.zeros((len(rows), n_steps), dtype=bool)
+    for i, (sid, steps) in enumerate(rows.items()):
         for k, vals in steps.items():
             x[i, k] = vals
+            broken[i, k] = flags[(sid, k)]
     model_of = tuple(models[s] for s in rows)
     names = tuple(labels[s] for s in rows)
     if len(set(model_of)) > 1:
         names = model_labels(model_of, names)
-    return Panel(x=x, labels=names, session_ids=tuple(rows), models=model_of)
+    return Panel(x=x, labels=names, session_ids=tuple(rows), models=model_of, broken=broken)
 
 
 def model_labels(models: Iterable[str], strategies: Iterable[str]) -> tuple[str, ...]:
     """``MODEL/STRATEGY`` per session: the fit groups of a multi-model run."""
     return tuple(f"{m}/{s}" if m else s for m, s in zip(models, strategies, strict=True))
+
+
+BROKEN_REASONS: tuple[str, ...] = (
+    "no code",
+    "syntax error",
+    "does not compile",
+    "source larger than",
+    "import failed",
+    "missing entry point",
+    "entry point",
+)
+"""Prefixes (or, for "entry point", a substring) of the scorer's reasons that mark code as broken."""
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f"}
+
+
+def is_broken(rec: Mapping[str, Any], scores: tuple[float, ...], where: str = "panel") -> bool:
+    """Whether one row's state is broken: its ``broken`` column, else its ``reason``, else the score rule."""
+    flag = rec.get("broken")
+    if isinstance(flag, bool):
+        return flag
+    if isinstance(flag, (int, float)) and not (isinstance(flag, float) and math.isnan(flag)):
+        return bool(flag)
+    if isinstance(flag, str) and flag.strip():
+        text = flag.strip().lower()
+        if text in _TRUE | _FALSE:
+            return text in _TRUE
+        raise FitInputError(f"{where}: column 'broken' must be true/false, 1/0 or yes/no; got {flag!r}", _HINT)
+    if "reason" in rec:
+        reason = str(rec.get("reason") or "").lower()
+        return reason.startswith(BROKEN_REASONS[:-1]) or BROKEN_REASONS[-1] in reason
+    return scores[2] == 0.0 and math.isnan(scores[1])
 
 
 def _check_header(columns: Iterable[str], path: Path) -> None:
@@ -169,5 +219,6 @@ def read_panel_file(path: str | Path) -> Panel:
         except Exception as err:  # pyarrow raises several unrelated types for a bad file
             raise FitInputError(f"{p} is not a readable Parquet file: {err}", "re-export the panel") from None
         _check_header(table.column_names, p)
-        return panel_from_records(table.select(list(PANEL_COLUMNS)).to_pylist(), str(p))
+        extra = ["broken"] if "broken" in table.column_names else []
+        return panel_from_records(table.select([*PANEL_COLUMNS, *extra]).to_pylist(), str(p))
     raise FitInputError(f"unknown panel file type {suffix!r} ({p})", "use .csv, .jsonl or .parquet")
