@@ -37,8 +37,10 @@ def run(
     iterations: Annotated[int | None, typer.Option(help="Iterations per session after iteration 0.")] = None,
     strategies: Annotated[str | None, typer.Option(help="Comma list, e.g. EF,SF,FF,AI.")] = None,
     tasks: Annotated[str | None, typer.Option(help="Comma list: builtin, a task directory, task ids.")] = None,
-    provider: Annotated[str | None, typer.Option(help="surrogate or openai.")] = None,
-    model: Annotated[str | None, typer.Option(help="Model name sent to the endpoint.")] = None,
+    provider: Annotated[str | None, typer.Option(help="surrogate, openai or local (a GGUF file).")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name sent to the endpoint; with --provider local, a .gguf path.")
+    ] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint URL.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Sessions in flight at once.")] = None,
     seed: Annotated[int | None, typer.Option(help="Study seed (every session seed derives from it).")] = None,
@@ -50,6 +52,11 @@ def run(
         Path | None, typer.Option(help="Finish this stopped run with its stored config.", metavar="RUN_DIR")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    ctx: Annotated[int | None, typer.Option(help="--provider local: context size in tokens (default 4096).")] = None,
+    threads: Annotated[int | None, typer.Option(help="--provider local: CPU threads of the llama.cpp server.")] = None,
+    no_preflight: Annotated[
+        bool, typer.Option("--no-preflight", help="Skip the first call that checks key, model and parameters.")
+    ] = False,
 ) -> None:
     """Run a study: N sessions per strategy, each a chain of T iterations, stored in runs/<run-id>/."""
     from llmsde import api
@@ -66,6 +73,9 @@ def run(
         "seed": seed,
         "out": out,
         "sandbox.require_isolation": True if require_isolation else None,
+        "provider.ctx": ctx,
+        "provider.threads": threads,
+        "provider.preflight": False if no_preflight else None,
     }
     with ExitStack() as stack:
         hooks = _Hooks(stack)

@@ -123,6 +123,24 @@ def _provider(config: StudyConfig) -> Provider:
 
 
 @contextmanager
+def _endpoint(config: StudyConfig) -> Iterator[StudyConfig]:
+    """The config the run executes with: for ``--provider local`` the model is served for the duration (and
+    the provider config points at that server); other providers pass through."""
+    from llmsde.providers.local import serve_local
+
+    with serve_local(config.provider) as served:
+        yield config if served is config.provider else config.model_copy(update={"provider": served})
+
+
+def _preflight(config: StudyConfig, provider: Provider) -> None:
+    """One small call that turns a wrong key, model or parameter into an error before anything is written."""
+    from llmsde.providers.base import SupportsPreflight
+
+    if config.provider.preflight and isinstance(provider, SupportsPreflight):
+        asyncio.run(provider.preflight())
+
+
+@contextmanager
 def _exclusive(run_dir: Path) -> Iterator[None]:
     """Hold an advisory lock on the run for as long as this process writes it.
 
@@ -236,10 +254,14 @@ def start_study(
     on_progress: ProgressCallback | None = None,
 ) -> RunSummary:
     """Create ``<config.out>/<run-id>/`` and run the whole study in it."""
+    from llmsde.providers.local import resolve_model_path
+
+    config = config.model_copy(update={"provider": resolve_model_path(config.provider)})
     parts = _resolve(config)
     plan = plan_sessions(config.strategies, list(parts.tasks), config.sessions, config.seed)
-    with _scorer(config) as scorer:
-        provider = _provider(config)
+    with _endpoint(config) as run_config, _scorer(config) as scorer:
+        provider = _provider(run_config)
+        _preflight(run_config, provider)
         snapshot = config.model_dump(mode="json", by_alias=True)
         run_id = new_run_id()
         manifest = RunManifest(
@@ -247,7 +269,7 @@ def start_study(
             config=snapshot,
             versions=_versions(),
             provider=config.provider.name,
-            model=config.provider.model,
+            model=run_config.provider.model,
             base_url=config.provider.base_url,
             seed=config.seed,
         )
@@ -256,7 +278,7 @@ def start_study(
             _exclusive(store.run_dir),
         ):
             store.add_sessions(plan)
-            return _run(store, config, parts, scorer, provider, False, on_start, on_progress)
+            return _run(store, run_config, parts, scorer, provider, False, on_start, on_progress)
 
 
 def resume_study(
@@ -278,7 +300,19 @@ def resume_study(
                 store.finish("complete")
             return _summary(store, 0, time.perf_counter(), True)
         parts = _resolve(config, {s.task_id for s in store.sessions()})
-        with _scorer(config) as scorer:
-            provider = _provider(config)
+        with _endpoint(config) as run_config, _scorer(config) as scorer:
+            _same_model(store, config, run_config)
+            provider = _provider(run_config)
+            _preflight(run_config, provider)
             store.mark_resumed()
-            return _run(store, config, parts, scorer, provider, True, on_start, on_progress)
+            return _run(store, run_config, parts, scorer, provider, True, on_start, on_progress)
+
+
+def _same_model(store: RunStore, config: StudyConfig, run_config: StudyConfig) -> None:
+    """A local run resumes only on the model file it started with (the label carries the file's hash)."""
+    stored = store.manifest().model
+    if config.provider.name == "local" and stored != run_config.provider.model:
+        raise RunDirError(
+            f"{config.provider.model} is now {run_config.provider.model}, but the run started with {stored}",
+            "restore the original model file to resume, or start a new run",
+        )
