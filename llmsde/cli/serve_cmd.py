@@ -35,7 +35,8 @@ def serve(
     reject_params: Annotated[
         str,
         typer.Option(
-            help="Answer 400 to these request fields, like a reasoning model: max_tokens,temperature,top_p,seed."
+            help="Refuse these request fields like a reasoning model (400): max_tokens,temperature,top_p,seed; "
+            "model: 404 unless it is --model-id."
         ),
     ] = "",
 ) -> None:

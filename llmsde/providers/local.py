@@ -83,7 +83,7 @@ def check_model_file(model: str) -> Path:
             f"{model} is not a GGUF file (it does not start with the bytes 'GGUF')",
             "--provider local serves llama.cpp GGUF models; convert the model or download a .gguf file",
         )
-    return path.resolve()
+    return Path(os.path.abspath(path))
 
 
 def resolve_model_path(config: ProviderConfig) -> ProviderConfig:

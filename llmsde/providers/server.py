@@ -207,7 +207,7 @@ def build_app(options: ServerOptions) -> Starlette:
             return _error(400, messages, "invalid_request_error")
         if body.get("stream"):
             return _error(400, "streaming is not supported by llmsde serve", "invalid_request_error")
-        if (refused := rejected_response(body, options.reject_params)) is not None:
+        if (refused := rejected_response(body, options.reject_params, options.model_id)) is not None:
             return refused
         delay, fault = faults.draw(raw)
         if fault == "timeout":

@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 __all__ = ["REJECTABLE_PARAMS", "parse_rejected_params", "rejected_response"]
 
 
-REJECTABLE_PARAMS: tuple[str, ...] = ("max_tokens", "temperature", "top_p", "seed")
+REJECTABLE_PARAMS: tuple[str, ...] = ("max_tokens", "temperature", "top_p", "seed", "model")
 """Fields ``--reject-params`` can refuse. ``max_tokens`` and ``seed`` are refused whenever present;
-``temperature`` and ``top_p`` whenever present with a value other than the default 1, like OpenAI's o-series."""
+``temperature`` and ``top_p`` whenever present with a value other than the default 1, like OpenAI's o-series;
+``model`` with a 404 unless it names the server's ``--model-id`` (by default any model name is accepted)."""
 
 
 def parse_rejected_params(text: str) -> tuple[str, ...]:
@@ -33,13 +34,20 @@ def parse_rejected_params(text: str) -> tuple[str, ...]:
     return names
 
 
-def rejected_response(body: dict[str, Any], reject: tuple[str, ...]) -> Response | None:
-    """The 400 an OpenAI reasoning model gives for a field it does not support, or None."""
+def rejected_response(body: dict[str, Any], reject: tuple[str, ...], model_id: str) -> Response | None:
+    """The 400 an OpenAI reasoning model gives for a field it does not support (404 for an unknown model), or
+    None."""
     from starlette.responses import JSONResponse
 
     for name in reject:
         if name not in body:
             continue
+        if name == "model":
+            if body["model"] == model_id:
+                continue
+            message = f"The model '{body['model']}' does not exist or you do not have access to it."
+            error = {"message": message, "type": "invalid_request_error", "param": None, "code": "model_not_found"}
+            return JSONResponse({"error": error}, status_code=404)
         if name in ("temperature", "top_p"):
             if body[name] == 1:
                 continue
