@@ -169,11 +169,15 @@ def _command(path: Path, label: str, port: int, ctx: int, threads: int | None) -
     return command
 
 
-def _tail(log: IO[bytes], lines: int = 3) -> str:
+def _output(log: IO[bytes]) -> str:
     log.seek(0)
-    text = log.read().decode("utf-8", "replace")
-    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
-    return " | ".join(kept) or "(no output)"
+    return log.read().decode("utf-8", "replace")
+
+
+def _last_line(log: IO[bytes]) -> str:
+    """The server's last line of output: its exception, or llama.cpp's last message."""
+    lines = [line.strip() for line in _output(log).splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -202,7 +206,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout_s: float, log: 
                 pass
             time.sleep(0.2)
     raise ConfigError(
-        f"the llama.cpp server did not answer within {timeout_s:g} s (last output: {_tail(log)})",
+        f"the llama.cpp server did not answer within {timeout_s:g} s (last output: {_last_line(log)})",
         "raise provider.startup_timeout_s for a large model, or check the model file",
     )
 
@@ -225,11 +229,11 @@ def _llama_server(path: Path, label: str, ctx: int, threads: int | None, timeout
                 if _wait_ready(proc, url, timeout_s, log):
                     yield url
                     return
-                tail = _tail(log)
-                if "address already in use" in tail.lower() and attempt < 2:
+                if "address already in use" in _output(log).lower() and attempt < 2:
                     continue
                 raise ConfigError(
-                    f"the llama.cpp server exited with code {proc.returncode} while loading {path.name}: {tail}",
+                    f"the llama.cpp server exited with code {proc.returncode} while loading {path.name}: "
+                    f"{_last_line(log)}",
                     "check that the file is a complete GGUF model that this llama-cpp-python version supports",
                 )
             finally:
