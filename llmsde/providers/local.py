@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from llmsde.config import ProviderConfig
-from llmsde.errors import ConfigError
+from llmsde.errors import ConfigError, RunDirError
 from llmsde.providers.openai_compat import OpenAIProvider
 
 __all__ = [
@@ -131,14 +131,21 @@ class LocalProvider(OpenAIProvider):
 
 
 @contextmanager
-def serve_local(config: ProviderConfig) -> Iterator[ProviderConfig]:
+def serve_local(config: ProviderConfig, expected_label: str | None = None) -> Iterator[ProviderConfig]:
     """For ``name = "local"``: start the server and yield the provider config the run uses (its ``base_url``,
     the model label as ``model``, ``max_context_tokens`` = the context size, one request in flight); stop the
     server on leaving. Any other provider config is yielded unchanged.
+
+    ``expected_label`` (a resumed run's stored label) refuses a file whose bytes changed, before serving it.
     """
     if config.name != "local":
         yield config
         return
+    if config.base_url is not None:
+        raise ConfigError(
+            "--base-url has no meaning with --provider local (llmsde serves the model itself)",
+            "drop --base-url, or use --provider openai to reach a server you started",
+        )
     path = check_model_file(config.model)
     ctx = config.ctx or DEFAULT_CTX
     if config.max_tokens >= ctx:
@@ -148,6 +155,11 @@ def serve_local(config: ProviderConfig) -> Iterator[ProviderConfig]:
         )
     require_server_extra()
     label = model_label(path)
+    if expected_label is not None and label != expected_label:
+        raise RunDirError(
+            f"{path} is now {label}, but the run started with {expected_label}",
+            "restore the original model file to resume, or start a new run",
+        )
     with _stop_on_sigterm(), _llama_server(path, label, ctx, config.threads, config.startup_timeout_s) as url:
         yield config.model_copy(update={"base_url": url, "model": label, "max_context_tokens": ctx, "max_in_flight": 1})
 
@@ -243,13 +255,20 @@ def _llama_server(path: Path, label: str, ctx: int, threads: int | None, timeout
 @contextmanager
 def _stop_on_sigterm() -> Iterator[None]:
     """While the server runs, SIGTERM unwinds like Ctrl-C, so every ``finally`` (the server's stop, the run's
-    status) runs; without it Python dies at once and only the kernel's death signal would stop the server."""
+    status) runs; without it Python dies at once and only the kernel's death signal would stop the server.
+
+    The handler re-raises the signal as SIGINT, so inside ``asyncio.run`` the runner's own Ctrl-C handling
+    cancels the main task cleanly (a KeyboardInterrupt raised in the middle of a task step would leave a task
+    with an unretrieved exception); where SIGINT is ignored (a background job), it raises KeyboardInterrupt.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        if not callable(signal.getsignal(signal.SIGINT)):
+            raise KeyboardInterrupt
+        signal.raise_signal(signal.SIGINT)
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:

@@ -123,12 +123,13 @@ def _provider(config: StudyConfig) -> Provider:
 
 
 @contextmanager
-def _endpoint(config: StudyConfig) -> Iterator[StudyConfig]:
+def _endpoint(config: StudyConfig, stored_model: str | None = None) -> Iterator[StudyConfig]:
     """The config the run executes with: for ``--provider local`` the model is served for the duration (and
-    the provider config points at that server); other providers pass through."""
+    the provider config points at that server; a resume must find the file it started with); other providers
+    pass through."""
     from llmsde.providers.local import serve_local
 
-    with serve_local(config.provider) as served:
+    with serve_local(config.provider, stored_model) as served:
         yield config if served is config.provider else config.model_copy(update={"provider": served})
 
 
@@ -300,19 +301,8 @@ def resume_study(
                 store.finish("complete")
             return _summary(store, 0, time.perf_counter(), True)
         parts = _resolve(config, {s.task_id for s in store.sessions()})
-        with _endpoint(config) as run_config, _scorer(config) as scorer:
-            _same_model(store, config, run_config)
+        with _endpoint(config, store.manifest().model) as run_config, _scorer(config) as scorer:
             provider = _provider(run_config)
             _preflight(run_config, provider)
             store.mark_resumed()
             return _run(store, run_config, parts, scorer, provider, True, on_start, on_progress)
-
-
-def _same_model(store: RunStore, config: StudyConfig, run_config: StudyConfig) -> None:
-    """A local run resumes only on the model file it started with (the label carries the file's hash)."""
-    stored = store.manifest().model
-    if config.provider.name == "local" and stored != run_config.provider.model:
-        raise RunDirError(
-            f"{config.provider.model} is now {run_config.provider.model}, but the run started with {stored}",
-            "restore the original model file to resume, or start a new run",
-        )

@@ -76,6 +76,13 @@ def test_max_tokens_that_fill_the_context_exit_2(tmp_path: Path, capsys: pytest.
     assert "max_tokens (2048) leaves no room" in line and "--ctx" in line
 
 
+def test_base_url_with_local_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "model.gguf"
+    model.write_bytes(GGUF_MAGIC + b"\x03\x00\x00\x00")
+    result = _run_local(tmp_path, capsys, str(model), "--base-url", "http://127.0.0.1:9/v1")
+    assert "--base-url has no meaning with --provider local" in _assert_one_line_exit_2(tmp_path, result)
+
+
 def test_server_that_cannot_load_the_file_exits_2_with_its_output_and_leaves_no_process(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -129,17 +131,29 @@ def test_server_answers_as_the_label_and_stops_when_the_run_raises(smollm2_gguf:
 
 
 def _start_and_wait_for_server(tmp: Path, model: Path) -> tuple[subprocess.Popen[str], int]:
-    """A running ``llmsde run --provider local`` whose run directory exists (server up, preflight passed)."""
+    """A running ``llmsde run --provider local`` that has committed an iteration (server up, run under way)."""
     proc = subprocess.Popen(
         _study(tmp, model, iterations=40), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
     )
     deadline = time.monotonic() + 180
-    while not ((tmp / "runs").is_dir() and any((tmp / "runs").iterdir())):
+    while _committed(tmp / "runs") == 0:
         assert proc.poll() is None, proc.communicate()[1]
         assert time.monotonic() < deadline, "the run did not start"
         time.sleep(0.1)
     [server] = llama_servers(model)
     return proc, server
+
+
+def _committed(runs: Path) -> int:
+    """Iterations stored so far in the one run under ``runs`` (0 while it is being created)."""
+    stores = list(runs.glob("*/store.sqlite")) if runs.is_dir() else []
+    if not stores:
+        return 0
+    try:
+        with closing(sqlite3.connect(f"file:{stores[0]}?mode=ro", uri=True, timeout=1)) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM iterations").fetchone()[0])
+    except sqlite3.Error:
+        return 0
 
 
 def _wait_gone(pid: int, model: Path, seconds: float = 20.0) -> None:
@@ -149,7 +163,7 @@ def _wait_gone(pid: int, model: Path, seconds: float = 20.0) -> None:
         time.sleep(0.1)
 
 
-def test_sigterm_stops_the_server_and_leaves_a_resumable_run(smollm2_gguf: Path, tmp_path: Path) -> None:
+def test_sigterm_stops_the_server_and_a_resume_needs_the_same_file(smollm2_gguf: Path, tmp_path: Path) -> None:
     model = _linked(smollm2_gguf, tmp_path / "model")
     proc, server = _start_and_wait_for_server(tmp_path, model)
     proc.send_signal(signal.SIGTERM)
@@ -159,6 +173,15 @@ def test_sigterm_stops_the_server_and_leaves_a_resumable_run(smollm2_gguf: Path,
     _wait_gone(server, model, seconds=1.0)
     [run_dir] = list((tmp_path / "runs").iterdir())
     assert json.loads((run_dir / "config.json").read_text())["provider"]["name"] == "local"
+    other = tmp_path / "other.gguf"
+    other.write_bytes(b"GGUF" + b"\0" * 64)
+    model.unlink()
+    model.symlink_to(other)
+    resumed = subprocess.run(
+        _llmsde(tmp_path, "run", "--resume", str(run_dir)), capture_output=True, text=True, timeout=120, env=_env()
+    )
+    assert resumed.returncode == 2, resumed.stderr
+    assert f"but the run started with {LABEL}" in resumed.stderr and "Traceback" not in resumed.stderr
 
 
 def test_sigkill_of_llmsde_kills_the_server(smollm2_gguf: Path, tmp_path: Path) -> None:
