@@ -6,6 +6,7 @@ Every test goes through the real CLI entry point and the real ``openai`` SDK aga
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from pathlib import Path
@@ -14,9 +15,13 @@ import httpx
 import pytest
 from cli_helpers import run_main
 
+from llmsde.config import ProviderConfig
 from llmsde.errors import ConfigError
+from llmsde.providers.openai_compat import OpenAIProvider
 from llmsde.providers.preflight import rejected_parameter_hint
 from llmsde.providers.server import ServerOptions, parse_rejected_params, serve_in_thread
+from llmsde.providers.surrogate import SurrogateProvider
+from llmsde.types import ChatMessage, GenerationParams
 
 KEY = "sk-test-PREFLIGHT-5678"
 
@@ -157,3 +162,22 @@ def test_unknown_rejectable_param_is_a_config_error() -> None:
 def test_hint_for_a_parameter_it_does_not_know_names_the_extra_table() -> None:
     assert "provider.extra" in rejected_parameter_hint("Unsupported parameter: 'logprobs'", "logprobs")
     assert "--ctx" in rejected_parameter_hint("Requested tokens (5000) exceed context window of 4096", None)
+
+
+def test_omitted_sampling_and_max_completion_tokens_shape_the_request() -> None:
+    config = ProviderConfig(
+        name="openai", base_url="http://127.0.0.1:9/v1", max_tokens_param="max_completion_tokens", extra={"k": 1}
+    )
+    provider = OpenAIProvider(config, seed=0)
+    request = provider._request([ChatMessage("user", "hi")], GenerationParams(temperature=None, top_p=None))
+    assert not {"temperature", "top_p", "max_tokens"} & set(request)
+    assert request["extra_body"] == {"k": 1, "max_completion_tokens": 2048}
+    assert config.extra == {"k": 1}
+
+
+def test_surrogate_with_omitted_temperature_uses_its_default() -> None:
+    provider = SurrogateProvider(ProviderConfig(), seed=0)
+    messages = [ChatMessage("user", "Make this faster:\n```python\ndef f(x):\n    return sorted(x)[0]\n```")]
+    omitted = asyncio.run(provider.complete(messages, GenerationParams(temperature=None, seed=3)))
+    default = asyncio.run(provider.complete(messages, GenerationParams(temperature=0.7, seed=3)))
+    assert omitted.text == default.text
