@@ -163,10 +163,13 @@ def _wait_gone(pid: int, model: Path, seconds: float = 20.0) -> None:
         time.sleep(0.1)
 
 
-def test_sigterm_stops_the_server_and_a_resume_needs_the_same_file(smollm2_gguf: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_sigterm_or_ctrl_c_stops_the_server_and_a_resume_needs_the_same_file(
+    smollm2_gguf: Path, tmp_path: Path, sig: signal.Signals
+) -> None:
     model = _linked(smollm2_gguf, tmp_path / "model")
     proc, server = _start_and_wait_for_server(tmp_path, model)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "--resume" in err and "Traceback" not in err

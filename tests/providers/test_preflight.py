@@ -15,6 +15,7 @@ import httpx
 import pytest
 from cli_helpers import run_main
 
+from llmsde.api import load_run_rows
 from llmsde.config import ProviderConfig
 from llmsde.errors import ConfigError
 from llmsde.providers.openai_compat import OpenAIProvider
@@ -181,3 +182,37 @@ def test_surrogate_with_omitted_temperature_uses_its_default() -> None:
     omitted = asyncio.run(provider.complete(messages, GenerationParams(temperature=None, seed=3)))
     default = asyncio.run(provider.complete(messages, GenerationParams(temperature=0.7, seed=3)))
     assert omitted.text == default.text
+
+
+def test_resume_checks_the_endpoint_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmsde.api import resume_run, run_study
+    from llmsde.config import build_config
+    from llmsde.runner.events import Progress
+
+    def stop_after_first(progress: Progress) -> None:
+        if progress.new_iterations >= 1:
+            raise RuntimeError("stopped by the test")
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with serve_in_thread(ServerOptions(api_key=KEY)) as url:
+        config = build_config(
+            {
+                "sessions": 1,
+                "iterations": 3,
+                "strategies": ["SF"],
+                "tasks": ["dedupe_emails"],
+                "out": str(tmp_path / "runs"),
+                "provider": {"name": "openai", "base_url": url, "model": "m"},
+            }
+        )
+        with pytest.raises(RuntimeError, match="stopped by the test"):
+            run_study(config, on_progress=stop_after_first)
+        [run_dir] = list((tmp_path / "runs").iterdir())
+        before = len(load_run_rows(run_dir))
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-expired-key-0000")
+        with pytest.raises(ConfigError, match="refused the API key"):
+            resume_run(run_dir)
+        assert len(load_run_rows(run_dir)) == before < 4
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        assert resume_run(run_dir).status == "complete"
+    assert len(load_run_rows(run_dir)) == 4
