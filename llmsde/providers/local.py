@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_CTX",
     "GGUF_MAGIC",
     "INSTALL_HINT",
+    "SLOWEST_TOKENS_PER_S",
     "LocalProvider",
     "check_model_file",
     "model_label",
@@ -61,6 +62,11 @@ INSTALL_HINT = "install the extra: pip install 'llmsde[local]' (from a checkout:
 _SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
 """Top-level modules ``python -m llama_cpp.server`` needs (``llama-cpp-python[server]``); looked up, not imported,
 because importing llama_cpp loads the native library."""
+
+SLOWEST_TOKENS_PER_S = 5.0
+"""The call timeout of a local run is at least ``max_tokens`` / this: the server is llmsde's own and serves one
+request at a time, so a long reply on a slow or busy CPU is slow, not lost, and abandoning it would leave the
+server generating it while the retry waits behind."""
 
 _LOCAL_KEY = "llmsde-local-no-key"
 _STOP_WAIT_S = 5.0
@@ -133,8 +139,9 @@ class LocalProvider(OpenAIProvider):
 @contextmanager
 def serve_local(config: ProviderConfig, expected_label: str | None = None) -> Iterator[ProviderConfig]:
     """For ``name = "local"``: start the server and yield the provider config the run uses (its ``base_url``,
-    the model label as ``model``, ``max_context_tokens`` = the context size, one request in flight); stop the
-    server on leaving. Any other provider config is yielded unchanged.
+    the model label as ``model``, ``max_context_tokens`` = the context size, one request in flight, a timeout
+    of at least ``max_tokens`` / :data:`SLOWEST_TOKENS_PER_S`); stop the server on leaving. Any other provider
+    config is yielded unchanged.
 
     ``expected_label`` (a resumed run's stored label) refuses a file whose bytes changed, before serving it.
     """
@@ -161,7 +168,9 @@ def serve_local(config: ProviderConfig, expected_label: str | None = None) -> It
             "restore the original model file to resume, or start a new run",
         )
     with _stop_on_sigterm(), _llama_server(path, label, ctx, config.threads, config.startup_timeout_s) as url:
-        yield config.model_copy(update={"base_url": url, "model": label, "max_context_tokens": ctx, "max_in_flight": 1})
+        timeout_s = max(config.timeout_s, config.max_tokens / SLOWEST_TOKENS_PER_S)
+        update = {"base_url": url, "model": label, "max_context_tokens": ctx, "max_in_flight": 1}
+        yield config.model_copy(update={**update, "timeout_s": timeout_s})
 
 
 def _free_port() -> int:

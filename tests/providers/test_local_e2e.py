@@ -26,7 +26,7 @@ from gguf_helpers import FILE_NAME, SHA256, fetch_smollm2, llama_servers, model_
 
 from llmsde.api import load_run_rows
 from llmsde.config import ProviderConfig
-from llmsde.providers.local import serve_local
+from llmsde.providers.local import SLOWEST_TOKENS_PER_S, serve_local
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -119,9 +119,10 @@ def test_fit_and_report_explain_the_smollm2_run(smol_run: tuple[Path, Path, dict
 
 def test_server_answers_as_the_label_and_stops_when_the_run_raises(smollm2_gguf: Path, tmp_path: Path) -> None:
     model = _linked(smollm2_gguf, tmp_path)
-    config = ProviderConfig(name="local", model=str(model), ctx=1024, max_tokens=64, threads=1)
+    config = ProviderConfig(name="local", model=str(model), ctx=1024, max_tokens=512, threads=1)
     with pytest.raises(RuntimeError, match="the run failed"), serve_local(config) as served:
         assert served.model == LABEL and served.max_context_tokens == 1024 and served.max_in_flight == 1
+        assert served.timeout_s == 512 / SLOWEST_TOKENS_PER_S > config.timeout_s
         assert served.base_url is not None and served.base_url.startswith("http://127.0.0.1:")
         listed = httpx.get(f"{served.base_url}/models", timeout=10, trust_env=False).json()
         assert [m["id"] for m in listed["data"]] == [LABEL]
