@@ -2,7 +2,7 @@
 
 llmsde starts this file by path (``python _die_with_parent.py PARENT_PID COMMAND...``), so it imports nothing of
 llmsde and costs only an interpreter start. On Linux it asks for ``PR_SET_PDEATHSIG`` = SIGKILL, checks that the
-parent did not die before the request took effect, and ``exec``\\ s the command, which keeps the death signal.
+parent did not die before the request took effect, and execs the command, which keeps the death signal.
 This is done in a launcher rather than in ``subprocess``'s ``preexec_fn`` because the parent has threads (the
 sandbox pool, asyncio), and calling into ctypes between ``fork`` and ``exec`` of a threaded process can
 deadlock. Elsewhere the command is exec'ed without the guarantee; llmsde still stops it on every other exit path.
