@@ -155,3 +155,22 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
+def test_sigterm_unwinds_like_ctrl_c_while_the_server_runs(sigint: str) -> None:
+    code = (
+        "import os, signal, time\n"
+        "from llmsde.providers.local import _stop_on_sigterm\n"
+        f"if {sigint == 'ignored'}:\n"
+        "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "try:\n"
+        "    with _stop_on_sigterm():\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        time.sleep(30)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('unwound', signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "unwound True"
