@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -216,3 +219,32 @@ def test_resume_checks_the_endpoint_again(tmp_path: Path, monkeypatch: pytest.Mo
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
         assert resume_run(run_dir).status == "complete"
     assert len(load_run_rows(run_dir)) == 4
+
+
+def test_serve_command_rejects_params_and_refuses_unknown_ones() -> None:
+    bad = subprocess.run(
+        [sys.executable, "-m", "llmsde", "serve", "--port", "0", "--reject-params", "max_tokens,logit_bias"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "logit_bias" in bad.stderr and "Traceback" not in bad.stderr
+    command = [sys.executable, "-m", "llmsde", "serve", "--port", "0", "--reject-params", "max_tokens"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        announced = ""
+        for _ in range(3):
+            announced += server.stdout.readline()
+            if url := re.search(r"http://127\.0\.0\.1:\d+/v1", announced):
+                break
+        assert url is not None, announced
+        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
+        refused = httpx.post(f"{url.group(0)}/chat/completions", json=body, timeout=30, trust_env=False)
+        body.pop("max_tokens")
+        answered = httpx.post(f"{url.group(0)}/chat/completions", json=body, timeout=30, trust_env=False)
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "max_tokens"
+    assert answered.status_code == 200
