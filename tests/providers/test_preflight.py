@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -239,6 +240,7 @@ def test_serve_command_rejects_params_and_refuses_unknown_ones() -> None:
             if url := re.search(r"http://127\.0\.0\.1:\d+/v1", announced):
                 break
         assert url is not None, announced
+        _wait_listening(url.group(0))
         body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
         refused = httpx.post(f"{url.group(0)}/chat/completions", json=body, timeout=30, trust_env=False)
         body.pop("max_tokens")
@@ -248,3 +250,15 @@ def test_serve_command_rejects_params_and_refuses_unknown_ones() -> None:
         server.communicate(timeout=30)
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "max_tokens"
     assert answered.status_code == 200
+
+
+def _wait_listening(url: str) -> None:
+    """``llmsde serve`` announces its URL once the port is bound, a moment before uvicorn listens on it."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{url}/models", timeout=5, trust_env=False)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, f"{url} never answered"
+            time.sleep(0.05)
