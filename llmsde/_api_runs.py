@@ -63,15 +63,17 @@ def serve(
     api_key: str | None = None,
     access_log: bool = False,
     on_listening: Callable[[str], None] | None = None,
+    reject_params: str = "",
 ) -> None:
     """Serve the offline surrogate model (a simulator, not an LLM) as an OpenAI-compatible endpoint in the
     foreground until interrupted.
 
     ``fail_kinds`` is ``"429,500"``-style text or a sequence of kinds; ``api_key`` (when set) is required as a
     bearer token; ``on_listening(base_url)`` is called once the port is bound (the real port when ``port`` is
-    0). Bad options are a ConfigError before anything listens.
+    0); ``reject_params`` (``"max_tokens,temperature"``) emulates a model that refuses those request fields.
+    Bad options are a ConfigError before anything listens.
     """
-    from llmsde.providers.server import ServerOptions, parse_fault_kinds, run_server
+    from llmsde.providers.server import ServerOptions, parse_fault_kinds, parse_rejected_params, run_server
 
     kinds = parse_fault_kinds(fail_kinds) if isinstance(fail_kinds, str) else tuple(fail_kinds)
     options = ServerOptions(
@@ -83,5 +85,6 @@ def serve(
         retry_after_s=retry_after,
         model_id=model_id,
         api_key=api_key,
+        reject_params=parse_rejected_params(reject_params),
     )
     run_server(options, host, port, access_log=access_log, on_listening=on_listening)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -46,14 +46,28 @@ class ProviderConfig(_Strict):
     """Which model answers, and how the runner treats the endpoint."""
 
     name: str = "surrogate"
-    """``surrogate`` (offline simulator, the default) or ``openai`` (any OpenAI-compatible endpoint)."""
+    """``surrogate`` (offline simulator, the default), ``openai`` (any OpenAI-compatible endpoint) or ``local``
+    (a GGUF file that llmsde serves with llama.cpp for the run; extra ``[local]``)."""
     model: str = "surrogate"
+    """The model name sent to the endpoint; for ``local``, the path of the ``.gguf`` file."""
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     """Name of the environment variable holding the key; the key itself is never stored."""
-    temperature: float = Field(0.7, ge=0, le=2)
-    top_p: float = Field(1.0, gt=0, le=1)
+    temperature: Annotated[float, Field(ge=0, le=2)] | Literal["omit"] = 0.7
+    """Sampling temperature; ``"omit"`` sends none, for models that accept only their default."""
+    top_p: Annotated[float, Field(gt=0, le=1)] | Literal["omit"] = 1.0
+    """Nucleus sampling; ``"omit"`` sends none, for models that accept only their default."""
     max_tokens: int = Field(2048, gt=0)
+    max_tokens_param: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    """Request field that carries ``max_tokens``; OpenAI's reasoning models want ``max_completion_tokens``."""
+    preflight: bool = True
+    """Before the run directory exists, one small call checks key, model and parameters (``--no-preflight``)."""
+    ctx: int | None = Field(None, ge=256)
+    """``local``: context window the llama.cpp server is started with (default 4096); history is trimmed to it."""
+    threads: int | None = Field(None, ge=1)
+    """``local``: CPU threads of the llama.cpp server (default: llama.cpp's, half the cores)."""
+    startup_timeout_s: float = Field(120.0, gt=0)
+    """``local``: how long the llama.cpp server may take to load the model and answer."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Extra request fields passed to the endpoint unchanged. Must not hold credentials: the config is stored
     with the run, and keys are read only from the environment variable named by ``api_key_env``."""
@@ -307,7 +321,7 @@ class StudyConfig(_Strict):
                 out[m.label] = ProviderConfig.model_validate({**base, **extra})
             except ValidationError as err:
                 first = err.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
+                where = ".".join(str(p) for p in first["loc"] if not _UNION_MEMBER.match(str(p)))
                 msg = str(first["msg"]).removeprefix("Value error, ")
                 raise ValueError(f"models '{m.label}': '{where}': {msg} (got {first.get('input')!r})") from None
         return out
@@ -353,9 +367,13 @@ def _valid_keys(parent: tuple[int | str, ...]) -> str:
     return f" (valid keys: {', '.join(names)})"
 
 
+_UNION_MEMBER = re.compile(r"^(constrained-\w+|literal\[.*\])$")
+"""Pydantic's names for the members of a union (``temperature = 0.7 | "omit"``), left out of key paths."""
+
+
 def _format_validation_error(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    where = ".".join(str(p) for p in first["loc"] if not _UNION_MEMBER.match(str(p))) or "(top level)"
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key '{where}'{_valid_keys(tuple(first['loc'][:-1]))}"
     if first["type"] == "value_error":

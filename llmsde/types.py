@@ -39,8 +39,10 @@ class GenerationParams:
     """Sampling parameters for one call; ``seed`` makes providers that honour it reproducible."""
 
     model: str = "surrogate"
-    temperature: float = 0.7
-    top_p: float = 1.0
+    temperature: float | None = 0.7
+    """None: send no temperature, so the endpoint uses its default."""
+    top_p: float | None = 1.0
+    """None: send no top_p, so the endpoint uses its default."""
     max_tokens: int = 2048
     seed: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)

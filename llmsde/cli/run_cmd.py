@@ -39,8 +39,10 @@ def run(
     iterations: Annotated[int | None, typer.Option(help="Iterations per session after iteration 0.")] = None,
     strategies: Annotated[str | None, typer.Option(help="Comma list, e.g. EF,SF,FF,AI.")] = None,
     tasks: Annotated[str | None, typer.Option(help="Comma list: builtin, a task directory, task ids.")] = None,
-    provider: Annotated[str | None, typer.Option(help="surrogate or openai.")] = None,
-    model: Annotated[str | None, typer.Option(help="Model name sent to the endpoint.")] = None,
+    provider: Annotated[str | None, typer.Option(help="surrogate, openai or local (a GGUF file).")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name sent to the endpoint; with --provider local, a .gguf path.")
+    ] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint URL.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Sessions in flight at once (per model).")] = None,
     seed: Annotated[int | None, typer.Option(help="Study seed (every session seed derives from it).")] = None,
@@ -73,6 +75,11 @@ def run(
         str | None,
         typer.Option(help="Ray cluster HOST:PORT to join; without it --executor ray starts Ray for the run."),
     ] = None,
+    ctx: Annotated[int | None, typer.Option(help="--provider local: context size in tokens (default 4096).")] = None,
+    threads: Annotated[int | None, typer.Option(help="--provider local: CPU threads of the llama.cpp server.")] = None,
+    no_preflight: Annotated[
+        bool, typer.Option("--no-preflight", help="Skip the first call that checks key, model and parameters.")
+    ] = False,
 ) -> None:
     """Run a study: N sessions per strategy, each a chain of T iterations, stored in runs/<run-id>/."""
     from llmsde import api
@@ -92,6 +99,9 @@ def run(
         "seed": seed,
         "out": out,
         "sandbox.require_isolation": True if require_isolation else _split(require_layers),
+        "provider.ctx": ctx,
+        "provider.threads": threads,
+        "provider.preflight": False if no_preflight else None,
     }
     placement = _executor_overrides(executor, ray_address)
     with ExitStack() as stack:

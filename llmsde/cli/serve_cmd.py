@@ -32,6 +32,13 @@ def serve(
         typer.Option(help="Require the key held in this environment variable (default: no key required)."),
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    reject_params: Annotated[
+        str,
+        typer.Option(
+            help="Refuse these request fields like a reasoning model (400): max_tokens,temperature,top_p,seed; "
+            "model: 404 unless it is --model-id."
+        ),
+    ] = "",
 ) -> None:
     """Serve the offline surrogate model as an OpenAI-compatible endpoint (POST /v1/chat/completions, GET
     /v1/models).
@@ -70,6 +77,7 @@ def serve(
         api_key=api_key,
         access_log=access_log,
         on_listening=announce,
+        reject_params=reject_params,
     )
 
 

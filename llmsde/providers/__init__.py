@@ -13,6 +13,7 @@ __all__ = ["PROVIDERS", "Provider", "make_provider"]
 PROVIDERS: dict[str, str] = {
     "surrogate": "llmsde.providers.surrogate:SurrogateProvider",
     "openai": "llmsde.providers.openai_compat:OpenAIProvider",
+    "local": "llmsde.providers.local:LocalProvider",
 }
 """Provider name -> ``module:Class``; each class is built as ``Class(config, seed)``."""
 

@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 from llmsde.config import PriceConfig
 from llmsde.types import ChatMessage, Completion, GenerationParams, Usage
 
-__all__ = ["Provider", "call_cost"]
+__all__ = ["Provider", "SupportsPreflight", "call_cost"]
 
 
 @runtime_checkable
@@ -27,6 +27,15 @@ class Provider(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class SupportsPreflight(Protocol):
+    """A provider that can check its endpoint (key, model, parameters) with one small call before a run."""
+
+    async def preflight(self) -> None:
+        """Raise a ConfigError naming the mistake and its fix when the endpoint refuses the command."""
         ...
 
 

@@ -118,14 +118,16 @@ class OpenAIProvider:
 
     def _request(self, messages: Sequence[ChatMessage], params: GenerationParams) -> dict[str, Any]:
         extra = {**self.config.extra, **params.extra}
-        request: dict[str, Any] = {
-            "model": params.model,
-            "messages": [m.to_dict() for m in messages],
-            "temperature": params.temperature,
-            "top_p": params.top_p,
-        }
-        if "max_completion_tokens" not in extra:
-            request["max_tokens"] = params.max_tokens
+        request: dict[str, Any] = {"model": params.model, "messages": [m.to_dict() for m in messages]}
+        if params.temperature is not None:
+            request["temperature"] = params.temperature
+        if params.top_p is not None:
+            request["top_p"] = params.top_p
+        if not {"max_tokens", "max_completion_tokens"} & set(extra):
+            if self.config.max_tokens_param == "max_tokens":
+                request["max_tokens"] = params.max_tokens
+            else:
+                extra["max_completion_tokens"] = params.max_tokens
         if params.seed is not None:
             request["seed"] = params.seed
         return {**request, "extra_body": extra or None}
@@ -188,6 +190,13 @@ class OpenAIProvider:
             retries=outcome.retries,
             cost_usd=self._cost(usage),
         )
+
+    async def preflight(self) -> None:
+        """One small call with the run's key, model and parameters; a mistake in them raises before the run
+        starts (see :mod:`llmsde.providers.preflight`)."""
+        from llmsde.providers.preflight import check_endpoint
+
+        await check_endpoint(self)
 
     async def aclose(self) -> None:
         """Close the SDK client's connection pool."""

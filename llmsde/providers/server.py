@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llmsde.errors import ConfigError
+from llmsde.providers.server_reject import REJECTABLE_PARAMS, parse_rejected_params, rejected_response
 from llmsde.types import ChatMessage
 
 if TYPE_CHECKING:
@@ -39,10 +40,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAULT_KINDS",
+    "REJECTABLE_PARAMS",
     "ReplyFn",
     "ServerOptions",
     "build_app",
     "parse_fault_kinds",
+    "parse_rejected_params",
     "run_server",
     "serve_in_thread",
 ]
@@ -81,6 +84,8 @@ class ServerOptions:
     api_key: str | None = None
     """When set, requests must carry ``Authorization: Bearer <api_key>``; others get a 401 that, like some
     real servers, echoes the key they presented (which is how the client's redaction is tested)."""
+    reject_params: tuple[str, ...] = ()
+    """Request fields answered with a 400 as OpenAI's reasoning models do (see :data:`REJECTABLE_PARAMS`)."""
     reply: ReplyFn = field(default=_surrogate_reply)
     """What writes the reply; the surrogate model unless a test substitutes another."""
 
@@ -89,6 +94,7 @@ class ServerOptions:
             raise ConfigError(f"fail rate must be in [0, 1], got {self.fail_rate}", "e.g. --fail-rate 0.2")
         if self.latency_s < 0 or self.jitter_s < 0 or self.retry_after_s < 0 or self.hang_s < 0:
             raise ConfigError("latency, jitter, retry-after and hang times must be >= 0", "pass seconds, e.g. 0.2")
+        parse_rejected_params(",".join(self.reject_params))
         unknown = sorted(set(self.fail_kinds) - set(FAULT_KINDS))
         if unknown or (self.fail_rate > 0 and not self.fail_kinds):
             raise ConfigError(
@@ -201,6 +207,8 @@ def build_app(options: ServerOptions) -> Starlette:
             return _error(400, messages, "invalid_request_error")
         if body.get("stream"):
             return _error(400, "streaming is not supported by llmsde serve", "invalid_request_error")
+        if (refused := rejected_response(body, options.reject_params, options.model_id)) is not None:
+            return refused
         delay, fault = faults.draw(raw)
         if fault == "timeout":
             return await hang(request)

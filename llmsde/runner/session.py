@@ -208,8 +208,8 @@ async def run_session(ctx: RunContext, session: SessionRow, state: ChainState) -
                 messages = build_messages(pcfg, task, strategy, state, session.seed)
                 params = GenerationParams(
                     model=pcfg.model,
-                    temperature=pcfg.temperature,
-                    top_p=pcfg.top_p,
+                    temperature=None if pcfg.temperature == "omit" else pcfg.temperature,
+                    top_p=None if pcfg.top_p == "omit" else pcfg.top_p,
                     max_tokens=pcfg.max_tokens,
                     seed=call_seed(session.seed, k),
                     extra=dict(pcfg.extra),

@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from llmsde.config import StudyConfig, build_config
+from llmsde.config import ProviderConfig, StudyConfig, build_config
 from llmsde.errors import BudgetExceeded, ProviderError, RunDirError
 from llmsde.providers.base import Provider
 from llmsde.runner.budget import run_usage, spend_text
@@ -132,13 +132,44 @@ def _resolve(config: StudyConfig, task_ids: set[str] | None = None) -> _Parts:
 
 
 def _providers(config: StudyConfig, spent_usd: float = 0.0) -> dict[str, Provider]:
-    """One provider per model (so one set of limits, retries and breaker per endpoint), budgeted when
-    ``max_cost_usd`` is set; raises ConfigError for a model that cannot be built or budgeted."""
+    """One provider per model (so one set of limits, retries and breaker per endpoint), each checked by its
+    preflight call, budgeted when ``max_cost_usd`` is set; raises ConfigError for a model that cannot be built,
+    is refused by its endpoint, or cannot be budgeted, before anything is written."""
     from llmsde.providers import make_provider
     from llmsde.runner.budget import budget_providers
 
-    built = {label: make_provider(pcfg, config.seed) for label, pcfg in config.model_providers().items()}
+    settings = config.model_providers()
+    built = {label: make_provider(pcfg, config.seed) for label, pcfg in settings.items()}
+    for label, provider in built.items():
+        _preflight(settings[label], provider)
     return budget_providers(config, built, spent_usd)[0]
+
+
+@contextmanager
+def _endpoint(config: StudyConfig, stored_model: str | None = None) -> Iterator[StudyConfig]:
+    """The config the run executes with: for ``--provider local`` the model is served for the duration (and
+    the provider config points at that server; a resume must find the file it started with); other providers
+    pass through. A local model is served for ``[provider]`` only, so ``[[models]]`` may not name one."""
+    from llmsde.errors import ConfigError
+    from llmsde.providers.local import serve_local
+
+    if config.models and any(p.name == "local" for p in config.model_providers().values()):
+        raise ConfigError(
+            "provider 'local' cannot be a [[models]] entry (it serves one GGUF file for [provider] only)",
+            'serve each file with `python -m llama_cpp.server` and give its [[models]] entry name = "openai" '
+            "and that base_url",
+        )
+
+    with serve_local(config.provider, stored_model) as served:
+        yield config if served is config.provider else config.model_copy(update={"provider": served})
+
+
+def _preflight(pcfg: ProviderConfig, provider: Provider) -> None:
+    """One small call that turns a wrong key, model or parameter into an error before anything is written."""
+    from llmsde.providers.base import SupportsPreflight
+
+    if pcfg.preflight and isinstance(provider, SupportsPreflight):
+        asyncio.run(provider.preflight())
 
 
 @contextmanager
@@ -264,14 +295,17 @@ def start_study(
     on_progress: ProgressCallback | None = None,
 ) -> RunSummary:
     """Create ``<config.out>/<run-id>/`` and run the whole study in it."""
+    from llmsde.providers.local import resolve_model_path
+
+    config = config.model_copy(update={"provider": resolve_model_path(config.provider)})
     parts = _resolve(config)
     labels = [m.label for m in config.models] or [""]
     plan = plan_sessions(config.strategies, list(parts.tasks), config.sessions, config.seed, labels)
-    providers = _providers(config)
-    with open_executor(config, parts.tasks) as executor:
+    with _endpoint(config) as run_config, open_executor(config, parts.tasks) as executor:
+        providers = _providers(run_config)
         snapshot = config.model_dump(mode="json", by_alias=True)
         run_id = new_run_id()
-        settings = config.model_providers()
+        settings = run_config.model_providers()
         manifest = RunManifest(
             run_id=run_id,
             config=snapshot,
@@ -286,7 +320,7 @@ def start_study(
             _exclusive(store.run_dir),
         ):
             store.add_sessions(plan)
-            return _run(store, config, parts, executor, providers, False, on_start, on_progress)
+            return _run(store, run_config, parts, executor, providers, False, on_start, on_progress)
 
 
 def resume_study(
@@ -318,7 +352,7 @@ def resume_study(
                 store.finish("complete")
             return _summary(store, 0, time.perf_counter(), True)
         parts = _resolve(config, {s.task_id for s in store.sessions()})
-        providers = _providers(config, store.usage_totals()["cost_usd"] or 0.0)
-        with open_executor(config, parts.tasks) as pool:
+        with _endpoint(config, store.manifest().model) as run_config, open_executor(config, parts.tasks) as pool:
+            providers = _providers(run_config, store.usage_totals()["cost_usd"] or 0.0)
             store.mark_resumed()
-            return _run(store, config, parts, pool, providers, True, on_start, on_progress)
+            return _run(store, run_config, parts, pool, providers, True, on_start, on_progress)

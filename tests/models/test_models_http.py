@@ -64,7 +64,11 @@ def test_dead_endpoint_stops_only_its_model_and_resume_finishes(tmp_path: Path) 
     with serve_in_thread(ServerOptions(model_id="srv-alpha")) as alpha_url:
         config = tmp_path / "two.toml"
         config.write_text(CONFIG.format(alpha=alpha_url, beta=beta_url), encoding="utf-8")
-        res = _llmsde(tmp_path, "run", str(config), "--out", str(tmp_path / "runs"))
+        refused = _llmsde(tmp_path, "run", str(config), "--out", str(tmp_path / "runs"))
+        assert refused.returncode == 1 and "no run was created" in refused.stderr
+        assert f"127.0.0.1:{port}" in refused.stderr
+        assert not (tmp_path / "runs").exists()
+        res = _llmsde(tmp_path, "run", str(config), "--out", str(tmp_path / "runs"), "--no-preflight")
         assert res.returncode == 1, res.stderr
         assert "Traceback" not in res.stderr
         error_lines = [line for line in res.stderr.splitlines() if line.startswith("error:")]

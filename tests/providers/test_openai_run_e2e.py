@@ -116,7 +116,7 @@ def test_server_down_stops_cleanly_then_resume_completes(tmp_path: Path) -> None
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     url = f"http://127.0.0.1:{port}/v1"
-    down = _run(tmp_path, *_study_args(tmp_path, url), retries=1)
+    down = _run(tmp_path, *_study_args(tmp_path, url), "--no-preflight", retries=1)
     assert down.returncode == 1, down.stderr
     assert "Traceback" not in down.stderr
     last = [line for line in down.stderr.splitlines() if line.strip()][-1]

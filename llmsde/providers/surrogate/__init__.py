@@ -40,7 +40,11 @@ class SurrogateProvider:
     async def complete(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Completion:
         """Reply to one request; latency is reported as 0 because no model is called."""
         seed = self.seed if params.seed is None else params.seed
-        text = surrogate_reply(messages, seed, params.temperature)
+        text = (
+            surrogate_reply(messages, seed)
+            if params.temperature is None
+            else surrogate_reply(messages, seed, params.temperature)
+        )
         usage = Usage(prompt_tokens=sum(_tokens(m.content) for m in messages), completion_tokens=_tokens(text))
         return Completion(
             text=text,
