@@ -2,9 +2,10 @@
 
 ``concurrency`` sessions are in flight at once (so at most that many provider calls); scoring is CPU-bound and
 gets its own, smaller bound (about one per core) because it runs in threads that drive sandbox processes.
-Every commit happens in the event-loop thread through the single store connection. When the provider's circuit
-breaker opens (:class:`~llmsde.errors.ProviderError`), the other sessions are cancelled, their in-flight
-iterations are dropped uncommitted, and the error propagates: the store stays consistent and resumable.
+Every commit happens in the event-loop thread through the single store connection. A session whose endpoint
+fails (:class:`~llmsde.providers.base.EndpointUnavailable`) stops at that iteration, uncommitted; the other
+sessions go on (when the provider's breaker is open, each of its sessions stops at its next call at once), and
+the outcome lists the sessions that wait, so the run ends ``incomplete`` and ``--resume`` redoes them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 from llmsde.config import StudyConfig
 from llmsde.errors import LlmsdeError
@@ -22,7 +24,18 @@ from llmsde.runner.session import ChainState, RunContext, ScorerLike, StrategyLi
 from llmsde.store.sqlite import IterationRecord, RunStore, SessionRow
 from llmsde.tasks.model import Task
 
-__all__ = ["default_score_slots", "execute_run"]
+__all__ = ["RunOutcome", "default_score_slots", "execute_run"]
+
+
+class RunOutcome(NamedTuple):
+    """What one invocation of :func:`execute_run` did."""
+
+    new_iterations: int
+    """Iterations committed by this invocation."""
+    waiting: tuple[str, ...]
+    """Sessions stopped by an endpoint failure, in plan order; ``--resume`` continues them."""
+    endpoint_error: str | None
+    """The last endpoint failure, one line, when a session waits."""
 
 
 def default_score_slots() -> int:
@@ -83,8 +96,8 @@ async def execute_run(
     *,
     on_progress: ProgressCallback | None = None,
     score_slots: int | None = None,
-) -> int:
-    """Run every session of ``store`` that is not done; return the number of iterations committed.
+) -> RunOutcome:
+    """Run every session of ``store`` that is not done, as far as the endpoint lets each go.
 
     Works the same for a fresh run and a resumed one: each session's state is rebuilt from what is stored.
     """
@@ -107,10 +120,16 @@ async def execute_run(
         queue.put_nowait((session, state))
     tracker.emit()
 
+    stopped: dict[int, str] = {}
+    messages: list[str] = []
+
     async def worker() -> None:
         while not queue.empty():
             session, state = queue.get_nowait()
-            await run_session(ctx, session, state)
+            failure = await run_session(ctx, session, state)
+            if failure is not None:
+                stopped[session.ordinal] = session.session_id
+                messages.append(failure.message)
 
     n_workers = min(config.concurrency, queue.qsize())
     try:
@@ -119,7 +138,8 @@ async def execute_run(
                 group.create_task(worker())
     except BaseExceptionGroup as group_error:
         raise _first_cause(group_error) from None
-    return tracker.new
+    waiting = tuple(stopped[o] for o in sorted(stopped))
+    return RunOutcome(tracker.new, waiting, messages[-1] if messages else None)
 
 
 def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -13,7 +13,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from llmsde.config import StudyConfig, build_config
-from llmsde.errors import ProviderError, RunDirError
+from llmsde.errors import RunDirError
 from llmsde.providers.base import Provider
 from llmsde.runner.events import ProgressCallback
 from llmsde.runner.plan import plan_sessions
-from llmsde.runner.scheduler import execute_run
+from llmsde.runner.scheduler import RunOutcome, execute_run
 from llmsde.runner.session import ScorerLike, StrategyLike
 from llmsde.store.sqlite import RunManifest, RunStore
 from llmsde.tasks.model import Task
@@ -55,7 +55,8 @@ class RunSummary:
     run_dir: str
     run_id: str
     status: str
-    """``complete``, or ``stopped`` when interrupted (resumable)."""
+    """``complete``; ``incomplete`` when sessions wait for an endpoint that failed (resumable, CLI exit 1); or
+    ``stopped`` when interrupted (resumable)."""
     sessions: int
     sessions_done: int
     iterations: int
@@ -68,11 +69,19 @@ class RunSummary:
     usage: dict[str, Any] = field(default_factory=dict)
     """Totals over the run's model calls: ``calls``, ``prompt_tokens``, ``completion_tokens``, ``retries``,
     ``mean_latency_s``, ``cost_usd`` (None without prices); see :meth:`RunStore.usage_totals`."""
+    sessions_waiting: tuple[str, ...] = ()
+    """Sessions stopped by an endpoint failure in this invocation; ``--resume`` redoes their next iteration."""
+    endpoint_error: str | None = None
+    """The last endpoint failure (one line) when sessions wait."""
+    concurrency: dict[str, Any] = field(default_factory=dict)
+    """``sessions``: the ceiling of sessions in flight; ``endpoints``: per endpoint, the requests in flight its
+    adaptive limit ``settled`` on, its ``ceiling``, ``peak_in_flight``, ``overloads`` and ``timeouts``."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (the ``--json`` output of ``llmsde run``)."""
         data = asdict(self)
         data["isolation_warnings"] = list(self.isolation_warnings)
+        data["sessions_waiting"] = list(self.sessions_waiting)
         return data
 
 
@@ -150,6 +159,16 @@ def _scorer(config: StudyConfig) -> Iterator[Any]:
         yield scorer
 
 
+def _concurrency(config: StudyConfig, providers: Iterable[Provider]) -> dict[str, Any]:
+    """The session ceiling and, per endpoint that reports one, the concurrency its adaptive limit settled on."""
+    endpoints = []
+    for provider in providers:
+        report = getattr(provider, "concurrency_report", None)
+        if callable(report):
+            endpoints.append(report())
+    return {"sessions": config.concurrency, "endpoints": endpoints}
+
+
 def _execute(
     store: RunStore,
     config: StudyConfig,
@@ -157,12 +176,12 @@ def _execute(
     scorer: ScorerLike,
     provider: Provider,
     on_progress: ProgressCallback | None,
-) -> None:
+) -> RunOutcome:
     from llmsde.scoring.extract import extract_code
 
-    async def main() -> None:
+    async def main() -> RunOutcome:
         try:
-            await execute_run(
+            return await execute_run(
                 store,
                 config,
                 provider,
@@ -176,20 +195,17 @@ def _execute(
             await provider.aclose()
 
     try:
-        asyncio.run(main())
-    except ProviderError as err:
-        store.finish("stopped")
-        raise ProviderError(
-            f"{err.message}; run stopped, every scored iteration is stored in {store.run_dir}",
-            f"fix the endpoint, then `llmsde run --resume {store.run_dir}`",
-        ) from err
+        outcome = asyncio.run(main())
     except BaseException:
         store.finish("stopped")
         raise
-    store.finish("complete")
+    store.finish("incomplete" if outcome.waiting else "complete")
+    return outcome
 
 
-def _summary(store: RunStore, new: int, started: float, resumed: bool) -> RunSummary:
+def _summary(
+    store: RunStore, new: int, started: float, resumed: bool, outcome: RunOutcome | None = None, **extra: Any
+) -> RunSummary:
     counts, manifest = store.counts(), store.manifest()
     return RunSummary(
         run_dir=str(store.run_dir),
@@ -205,6 +221,9 @@ def _summary(store: RunStore, new: int, started: float, resumed: bool) -> RunSum
         isolation_warnings=manifest.isolation_warnings,
         resumed=resumed,
         usage=store.usage_totals(),
+        sessions_waiting=outcome.waiting if outcome else (),
+        endpoint_error=outcome.endpoint_error if outcome else None,
+        **extra,
     )
 
 
@@ -225,8 +244,9 @@ def _run(
     if on_start is not None:
         n = store.counts()["sessions"]
         on_start(RunStart(str(store.run_dir), n, n * (config.iterations + 1), level, warnings, resumed))
-    _execute(store, config, parts, scorer, provider, on_progress)
-    return _summary(store, store.counts()["iterations"] - before, started, resumed)
+    outcome = _execute(store, config, parts, scorer, provider, on_progress)
+    new = store.counts()["iterations"] - before
+    return _summary(store, new, started, resumed, outcome, concurrency=_concurrency(config, [provider]))
 
 
 def start_study(
