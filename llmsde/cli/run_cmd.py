@@ -90,8 +90,8 @@ def run(
     if summary.status == "incomplete":
         waiting = len(summary.sessions_waiting)
         raise RunIncomplete(
-            f"{waiting} session{'s' if waiting != 1 else ''} wait for the endpoint, nothing of their next iteration "
-            f"was stored (last error: {summary.endpoint_error})",
+            f"{waiting} session{' waits' if waiting == 1 else 's wait'} for the endpoint, every scored iteration is "
+            f"stored (last error: {summary.endpoint_error})",
             f"when the endpoint answers again: llmsde run --resume {summary.run_dir}",
         )
 

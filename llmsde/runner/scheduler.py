@@ -35,7 +35,7 @@ class RunOutcome(NamedTuple):
     waiting: tuple[str, ...]
     """Sessions stopped by an endpoint failure, in plan order; ``--resume`` continues them."""
     endpoint_error: str | None
-    """The last endpoint failure, one line, when a session waits."""
+    """One line naming the endpoint and its failure (the breaker's, else the last one) when a session waits."""
 
 
 def default_score_slots() -> int:
@@ -122,6 +122,7 @@ async def execute_run(
 
     stopped: dict[int, str] = {}
     messages: list[str] = []
+    breaker_messages: list[str] = []
 
     async def worker() -> None:
         while not queue.empty():
@@ -129,7 +130,10 @@ async def execute_run(
             failure = await run_session(ctx, session, state)
             if failure is not None:
                 stopped[session.ordinal] = session.session_id
-                messages.append(failure.message)
+                where = "" if failure.endpoint in failure.message else f"{failure.endpoint}: "
+                messages.append(f"{where}{failure.message}")
+                if failure.breaker_open:
+                    breaker_messages.append(messages[-1])
 
     n_workers = min(config.concurrency, queue.qsize())
     try:
@@ -139,7 +143,8 @@ async def execute_run(
     except BaseExceptionGroup as group_error:
         raise _first_cause(group_error) from None
     waiting = tuple(stopped[o] for o in sorted(stopped))
-    return RunOutcome(tracker.new, waiting, messages[-1] if messages else None)
+    last = breaker_messages or messages
+    return RunOutcome(tracker.new, waiting, last[-1] if last else None)
 
 
 def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -160,12 +160,18 @@ def _scorer(config: StudyConfig) -> Iterator[Any]:
 
 
 def _concurrency(config: StudyConfig, providers: Iterable[Provider]) -> dict[str, Any]:
-    """The session ceiling and, per endpoint that reports one, the concurrency its adaptive limit settled on."""
+    """The session ceiling and, per endpoint that reports one, the concurrency its adaptive limit settled on.
+
+    An endpoint's ceiling is the lower of its ``max_in_flight`` and the sessions in flight (``--concurrency``):
+    each session has at most one call in flight.
+    """
     endpoints = []
     for provider in providers:
         report = getattr(provider, "concurrency_report", None)
         if callable(report):
-            endpoints.append(report())
+            endpoint = report()
+            endpoint["ceiling"] = min(endpoint["ceiling"], config.concurrency)
+            endpoints.append(endpoint)
     return {"sessions": config.concurrency, "endpoints": endpoints}
 
 

@@ -67,7 +67,7 @@ def test_one_failed_call_stops_only_its_session_and_resume_redoes_exactly_it(tmp
     config = build_config({"sessions": 3, "iterations": 3, "strategies": ["EF", "SF"], "concurrency": 2, "seed": 3})
     store = _store(tmp_path, config, "run")
     outcome = _run(store, config, ScriptedProvider(down_calls=frozenset({4})))
-    assert len(outcome.waiting) == 1 and outcome.endpoint_error == "connection refused"
+    assert len(outcome.waiting) == 1 and outcome.endpoint_error == "scripted: connection refused"
     [waiting] = outcome.waiting
     statuses = {s.session_id: s.status for s in store.sessions()}
     assert statuses.pop(waiting) == "pending" and set(statuses.values()) == {"done"}

@@ -107,7 +107,7 @@ def test_breaker_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     config = _cfg()
     store = _store(tmp_path, config)
     outcome = _run(store, config, ScriptedProvider(trip_after=9))
-    assert outcome.endpoint_error == "endpoint down"
+    assert outcome.endpoint_error == "scripted: endpoint down"
     assert set(outcome.waiting) == {s.session_id for s in store.sessions() if s.status != "done"}
     partial = store.completed_keys()
     assert 0 < len(partial) < 32

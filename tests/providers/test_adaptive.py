@@ -1,0 +1,137 @@
+"""The adaptive limit and the latency timeout, fed by a discrete-event model of a server with c slots.
+
+The model runs in virtual time (no clock, no sleeping), so these tests do not depend on an idle machine: a
+closed loop of clients that always want to send, a gate that admits up to ``AdaptiveLimit.current``, and a
+FIFO server whose replies take ``tokens / tokens_per_s`` seconds of a slot.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from dataclasses import dataclass
+
+import pytest
+
+from llmsde.providers.adaptive import AdaptiveLimit, LatencyTimeout
+
+
+@dataclass
+class Outcome:
+    served_per_s: float
+    capacity_per_s: float
+    max_latency_s: float
+    mean_service_s: float
+    limit: AdaptiveLimit
+
+
+def simulate(slots: int, ceiling: int, n_requests: int = 1500, seed: int = 0, tps: float = 100.0) -> Outcome:
+    """Serve ``n_requests`` replies of 20-200 tokens through the gate; return throughput and worst latency."""
+    rng = random.Random(seed)
+    limit = AdaptiveLimit(ceiling)
+    now, sent, done, in_flight = 0.0, 0, 0, 0
+    free_at = [0.0] * slots
+    events: list[tuple[float, int, float, int]] = []
+    max_latency, service_total = 0.0, 0.0
+    while done < n_requests:
+        while in_flight < limit.current and sent < n_requests:
+            tokens = rng.randint(20, 200)
+            service = tokens / tps
+            service_total += service
+            slot = min(range(slots), key=free_at.__getitem__)
+            finish = max(now, free_at[slot]) + service
+            free_at[slot] = finish
+            in_flight += 1
+            sent += 1
+            limit.on_sent(in_flight)
+            heapq.heappush(events, (finish, sent, now, tokens))
+        finish, _, started, tokens = heapq.heappop(events)
+        now = finish
+        in_flight -= 1
+        done += 1
+        latency = finish - started
+        max_latency = max(max_latency, latency)
+        limit.on_answer(latency, tokens)
+    mean_service = service_total / sent
+    capacity = min(slots, ceiling) / mean_service
+    return Outcome(done / now, capacity, max_latency, mean_service, limit)
+
+
+@pytest.mark.parametrize("slots", [1, 2, 4])
+def test_a_small_server_is_kept_busy_without_a_long_queue(slots: int) -> None:
+    out = simulate(slots, ceiling=32)
+    assert out.served_per_s >= 0.9 * out.capacity_per_s
+    assert out.limit.settled() <= 3 * slots
+    assert out.max_latency_s <= 8 * slots * 2.0  # never near a 60 s timeout: replies take at most 2 s
+
+
+def test_a_one_slot_server_at_concurrency_eight_never_queues_past_a_few_replies() -> None:
+    out = simulate(1, ceiling=8, n_requests=600)
+    assert out.limit.settled() <= 3 and out.limit.peak_in_flight <= 4
+    assert out.served_per_s >= 0.9 * out.capacity_per_s
+
+
+def test_a_fast_endpoint_is_used_up_to_the_ceiling() -> None:
+    out = simulate(slots=64, ceiling=32, n_requests=4000)
+    assert out.limit.settled() == 32 and out.limit.current == 32
+    assert out.served_per_s >= 0.9 * out.capacity_per_s
+
+
+def test_slow_start_begins_at_one_and_doubles_while_latency_is_flat() -> None:
+    limit = AdaptiveLimit(64)
+    seen = [limit.current]
+    for _ in range(6):
+        for i in range(limit.current):
+            limit.on_sent(i + 1)
+        for _ in range(seen[-1]):
+            limit.on_answer(1.0, 100)
+        seen.append(limit.current)
+    assert seen == [1, 2, 4, 8, 16, 32, 64]
+
+
+def test_overload_halves_once_per_round_and_never_below_one() -> None:
+    limit = AdaptiveLimit(64, initial=16)
+    limit.on_overload()
+    limit.on_overload()
+    assert limit.current == 8 and limit.overloads == 2 and not limit.slow_start
+    for _ in range(20):
+        limit.on_overload()
+    assert limit.current == 1
+
+
+def test_an_idle_client_does_not_grow_the_limit() -> None:
+    limit = AdaptiveLimit(64, initial=4)
+    for _ in range(40):
+        limit.on_sent(1)
+        limit.on_answer(1.0, 100)
+    assert limit.current == 4 and limit.settled() == 1
+
+
+def test_answers_that_were_alone_replace_a_stale_baseline() -> None:
+    limit = AdaptiveLimit(8)
+    limit.on_answer(0.1, 99)
+    assert limit.baseline == pytest.approx(0.001)
+    for _ in range(5):
+        limit.on_answer(1.0, 99, alone=True)
+    assert limit.baseline == pytest.approx(0.01)
+
+
+def test_bad_parameters_are_refused() -> None:
+    with pytest.raises(ValueError, match="ceiling"):
+        AdaptiveLimit(0)
+    with pytest.raises(ValueError, match="tolerance"):
+        AdaptiveLimit(4, tolerance=1.0)
+
+
+def test_timeout_is_at_least_the_configured_one_and_grows_with_latency_and_timeouts() -> None:
+    timeout = LatencyTimeout(60.0, 600.0)
+    assert timeout.seconds == 60.0
+    timeout.on_answer(5.0)
+    assert timeout.seconds == 60.0
+    timeout.on_answer(40.0)
+    assert timeout.seconds == 160.0
+    timeout.on_timeout()
+    timeout.on_timeout()
+    assert timeout.seconds == 600.0 and timeout.timeouts == 2
+    timeout.on_answer(1.0)
+    assert timeout.seconds == 160.0
