@@ -12,8 +12,10 @@ the same until requests are sent, so the limit is learned:
   and short replies compare), and the baseline is the lowest cost seen. When a round's median cost exceeds
   ``tolerance`` x baseline, requests are waiting in the server's queue: the limit is scaled by
   ``tolerance x baseline / cost`` (towards the number of requests the server serves at once).
-- **AIMD.** Otherwise, a round whose requests filled the limit adds one; a 429, 503 or timeout halves it
-  (once per round, so a burst of refusals from one round counts once).
+- **AIMD.** Otherwise, a round whose requests filled the limit adds one; a 429, 503 or timeout halves it.
+- **One cut per queue.** Answers to requests sent before a cut still carry the queue the old limit built; they
+  neither cut again nor start a round (as TCP ignores losses from before its last window reduction), so the
+  limit does not collapse to 1 while that queue drains.
 
 The steady state on a server with ``c`` slots is about ``tolerance x c`` requests in flight (the queue stays
 under one service time, so the server never idles and nothing times out); on a fast endpoint the latency
@@ -70,21 +72,31 @@ class AdaptiveLimit:
         self._round: list[float] = []
         self._events = 0
         self._filled = False
-        self._cut_this_round = False
+        self._sent = 0
+        self._recovery_until = 0
+        """Requests with a sequence number up to this were sent before the last cut."""
 
     @property
     def current(self) -> int:
         """Requests allowed in flight now: at least 1, at most the ceiling."""
         return max(1, min(self.ceiling, math.floor(self.limit)))
 
-    def on_sent(self, in_flight: int) -> None:
-        """A request was sent with ``in_flight`` requests (itself included) outstanding."""
+    @property
+    def sent(self) -> int:
+        """Requests sent so far (the sequence number of the last one)."""
+        return self._sent
+
+    def on_sent(self, in_flight: int) -> int:
+        """A request was sent with ``in_flight`` requests (itself included) outstanding; returns its sequence
+        number, which its answer or overload reports back."""
+        self._sent += 1
         self.peak_in_flight = max(self.peak_in_flight, in_flight)
         if in_flight >= self.current:
             self._filled = True
+        return self._sent
 
-    def on_answer(self, latency_s: float, completion_tokens: int, *, alone: bool = False) -> None:
-        """An answer arrived after ``latency_s``; ``alone`` when no other request was in flight meanwhile."""
+    def on_answer(self, latency_s: float, completion_tokens: int, seq: int, *, alone: bool = False) -> None:
+        """Request ``seq`` was answered after ``latency_s``; ``alone`` when nothing else was in flight meanwhile."""
         cost = max(latency_s, 1e-9) / (1 + max(completion_tokens, 0))
         if alone:
             self._alone.append(cost)
@@ -94,17 +106,25 @@ class AdaptiveLimit:
         else:
             self._alone.clear()
         self.baseline = cost if self.baseline is None else min(self.baseline, cost)
-        self._round.append(cost)
-        self._count_event()
+        if seq > self._recovery_until:
+            self._round.append(cost)
+            self._count_event()
 
-    def on_overload(self) -> None:
-        """A 429, 503 or timeout: the endpoint is past what it serves; halve the limit once per round."""
+    def on_overload(self, seq: int) -> None:
+        """Request ``seq`` met a 429, 503 or timeout: the endpoint is past what it serves; halve the limit,
+        unless the request was sent before the last cut."""
         self.overloads += 1
         self.slow_start = False
-        if not self._cut_this_round:
-            self.limit = max(1.0, self.limit * self.backoff)
-            self._cut_this_round = True
-        self._count_event()
+        if seq > self._recovery_until:
+            self._cut(self.backoff)
+            self.history.append(self.current)
+
+    def _cut(self, factor: float) -> None:
+        self.limit = max(1.0, self.limit * factor)
+        self._recovery_until = self._sent
+        self._round.clear()
+        self._events = 0
+        self._filled = False
 
     def settled(self) -> int:
         """The limit the run settled on: the median over the last rounds, and never above what was used."""
@@ -114,28 +134,26 @@ class AdaptiveLimit:
         return max(1, min(value, used))
 
     def _count_event(self) -> None:
-        """A round ends after about one latency: as many answers or overloads as the limit allowed."""
+        """A round ends after about one latency: as many answers as the limit allowed."""
         self._events += 1
         if self._events >= self.current:
             self._end_round()
 
     def _end_round(self) -> None:
-        cost = statistics.median(self._round) if self._round else math.nan
-        ratio = cost / self.baseline if self.baseline and self._round else 1.0
-        if self._cut_this_round:
-            pass
-        elif ratio > self.tolerance:
+        ratio = statistics.median(self._round) / self.baseline if self.baseline else 1.0
+        if ratio > self.tolerance:
             self.slow_start = False
-            self.limit = max(1.0, self.limit * max(self.backoff, self.tolerance / ratio))
-        elif self.slow_start and ratio > self.slow_start_exit:
-            self.slow_start = False
-        elif self._filled:
-            grown = self.limit * 2 if self.slow_start else self.limit + 1
-            self.limit = min(float(self.ceiling), grown)
+            self._cut(max(self.backoff, self.tolerance / ratio))
+        else:
+            if self.slow_start and ratio > self.slow_start_exit:
+                self.slow_start = False
+            elif self._filled:
+                grown = self.limit * 2 if self.slow_start else self.limit + 1
+                self.limit = min(float(self.ceiling), grown)
+            self._round.clear()
+            self._events = 0
+            self._filled = False
         self.history.append(self.current)
-        self._round.clear()
-        self._events = 0
-        self._filled = self._cut_this_round = False
 
 
 class LatencyTimeout:

@@ -40,10 +40,12 @@ def estimate_tokens(messages: Sequence[ChatMessage], max_tokens: int) -> int:
 class Ticket:
     """One attempt holding a slot; the caller reports its outcome once (the first report counts)."""
 
-    def __init__(self, limits: EndpointLimits, alone_from: int) -> None:
+    def __init__(self, limits: EndpointLimits, seq: int, alone: bool) -> None:
         self._limits = limits
         self._started = time.perf_counter()
-        self._alone_from = alone_from
+        self.seq = seq
+        """The request's sequence number in the limit's count of sent requests."""
+        self._alone = alone
         self._reported = False
 
     @property
@@ -61,7 +63,7 @@ class Ticket:
         """The endpoint refused for load (429, 503) or the attempt timed out."""
         if not self._reported:
             self._reported = True
-            self._limits._overloaded(timed_out)
+            self._limits._overloaded(self, timed_out)
 
     def rejected(self) -> None:
         """The endpoint answered at once with an error about the request (4xx): it is alive, but the latency
@@ -100,7 +102,6 @@ class EndpointLimits:
         self.control = AdaptiveLimit(max_in_flight, initial=1 if adaptive else max_in_flight)
         self.timeout = LatencyTimeout(timeout_s, timeout_max_s)
         self.in_flight = 0
-        self._sent = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._cond: asyncio.Condition | None = None
         self._rpm: AsyncLimiter | None = None
@@ -146,9 +147,8 @@ class EndpointLimits:
         async with cond:
             await cond.wait_for(lambda: self.in_flight < self.control.current)
             self.in_flight += 1
-            self._sent += 1
-            self.control.on_sent(self.in_flight)
-            ticket = Ticket(self, self._sent if self.in_flight == 1 else -1)
+            seq = self.control.on_sent(self.in_flight)
+            ticket = Ticket(self, seq, alone=self.in_flight == 1)
         try:
             yield ticket
         finally:
@@ -158,13 +158,13 @@ class EndpointLimits:
 
     def _answered(self, ticket: Ticket, completion_tokens: int) -> None:
         latency = ticket.elapsed_s
-        alone = ticket._alone_from == self._sent and self.in_flight == 1
+        alone = ticket._alone and ticket.seq == self.control.sent and self.in_flight == 1
         self.timeout.on_answer(latency)
         if self.adaptive:
-            self.control.on_answer(latency, completion_tokens, alone=alone)
+            self.control.on_answer(latency, completion_tokens, ticket.seq, alone=alone)
 
-    def _overloaded(self, timed_out: bool) -> None:
+    def _overloaded(self, ticket: Ticket, timed_out: bool) -> None:
         if timed_out:
             self.timeout.on_timeout()
         if self.adaptive:
-            self.control.on_overload()
+            self.control.on_overload(ticket.seq)

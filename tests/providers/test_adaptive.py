@@ -31,7 +31,7 @@ def simulate(slots: int, ceiling: int, n_requests: int = 1500, seed: int = 0, tp
     limit = AdaptiveLimit(ceiling)
     now, sent, done, in_flight = 0.0, 0, 0, 0
     free_at = [0.0] * slots
-    events: list[tuple[float, int, float, int]] = []
+    events: list[tuple[float, int, float, int]] = []  # (finish, seq, sent at, tokens)
     max_latency, service_total = 0.0, 0.0
     while done < n_requests:
         while in_flight < limit.current and sent < n_requests:
@@ -43,15 +43,15 @@ def simulate(slots: int, ceiling: int, n_requests: int = 1500, seed: int = 0, tp
             free_at[slot] = finish
             in_flight += 1
             sent += 1
-            limit.on_sent(in_flight)
-            heapq.heappush(events, (finish, sent, now, tokens))
-        finish, _, started, tokens = heapq.heappop(events)
+            seq = limit.on_sent(in_flight)
+            heapq.heappush(events, (finish, seq, now, tokens))
+        finish, seq, started, tokens = heapq.heappop(events)
         now = finish
         in_flight -= 1
         done += 1
         latency = finish - started
         max_latency = max(max_latency, latency)
-        limit.on_answer(latency, tokens)
+        limit.on_answer(latency, tokens, seq)
     mean_service = service_total / sent
     capacity = min(slots, ceiling) / mean_service
     return Outcome(done / now, capacity, max_latency, mean_service, limit)
@@ -81,38 +81,53 @@ def test_slow_start_begins_at_one_and_doubles_while_latency_is_flat() -> None:
     limit = AdaptiveLimit(64)
     seen = [limit.current]
     for _ in range(6):
-        for i in range(limit.current):
-            limit.on_sent(i + 1)
-        for _ in range(seen[-1]):
-            limit.on_answer(1.0, 100)
+        seqs = [limit.on_sent(i + 1) for i in range(limit.current)]
+        for seq in seqs:
+            limit.on_answer(1.0, 100, seq)
         seen.append(limit.current)
     assert seen == [1, 2, 4, 8, 16, 32, 64]
 
 
-def test_overload_halves_once_per_round_and_never_below_one() -> None:
+def test_overload_halves_once_per_queue_and_never_below_one() -> None:
     limit = AdaptiveLimit(64, initial=16)
-    limit.on_overload()
-    limit.on_overload()
+    before = [limit.on_sent(i + 1) for i in range(16)]
+    limit.on_overload(before[0])
+    limit.on_overload(before[1])
     assert limit.current == 8 and limit.overloads == 2 and not limit.slow_start
     for _ in range(20):
-        limit.on_overload()
+        limit.on_overload(limit.on_sent(1))
     assert limit.current == 1
+
+
+def test_answers_from_before_a_cut_do_not_cut_again() -> None:
+    limit = AdaptiveLimit(64, initial=16)
+    limit.on_answer(1.0, 99, limit.on_sent(1))
+    queued = [limit.on_sent(i + 1) for i in range(16)]
+    for seq in queued:
+        limit.on_answer(4.0, 99, seq)
+    assert limit.current == 8
+    fresh = [limit.on_sent(i + 1) for i in range(8)]
+    for seq in queued:
+        limit.on_answer(4.0, 99, seq)
+    assert limit.current == 8
+    for seq in fresh:
+        limit.on_answer(1.5, 99, seq)
+    assert limit.current == 9
 
 
 def test_an_idle_client_does_not_grow_the_limit() -> None:
     limit = AdaptiveLimit(64, initial=4)
     for _ in range(40):
-        limit.on_sent(1)
-        limit.on_answer(1.0, 100)
+        limit.on_answer(1.0, 100, limit.on_sent(1))
     assert limit.current == 4 and limit.settled() == 1
 
 
 def test_answers_that_were_alone_replace_a_stale_baseline() -> None:
     limit = AdaptiveLimit(8)
-    limit.on_answer(0.1, 99)
+    limit.on_answer(0.1, 99, limit.on_sent(1))
     assert limit.baseline == pytest.approx(0.001)
     for _ in range(5):
-        limit.on_answer(1.0, 99, alone=True)
+        limit.on_answer(1.0, 99, limit.on_sent(1), alone=True)
     assert limit.baseline == pytest.approx(0.01)
 
 
