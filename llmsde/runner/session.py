@@ -29,6 +29,7 @@ from llmsde.tasks.model import Task
 from llmsde.types import ChatMessage, GenerationParams
 
 __all__ = [
+    "FINISH_NOTES",
     "SCORER_ERROR",
     "ChainState",
     "RunContext",
@@ -47,7 +48,8 @@ CHARS_PER_TOKEN = 4
 SCORER_ERROR = "scorer error: "
 """Prefix of ``error`` when the scorer crashed; the model did reply, so its reply stays in the history."""
 
-_FINISH_NOTES = {"length": "reply cut at max_tokens", "content_filter": "refusal", "refusal": "refusal"}
+FINISH_NOTES = {"length": "reply cut at max_tokens", "content_filter": "refusal", "refusal": "refusal"}
+"""The reason an iteration records for a reply that ended other than normally (by ``finish_reason``)."""
 
 
 class ScorerLike(Protocol):
@@ -222,7 +224,7 @@ async def _call(
     messages = _build_messages(ctx, task, strategy, state, session.seed)
     completion = await ctx.provider.complete(messages, _params(ctx, session, k))
     answered = completion.error is None
-    note = completion.error.split(":", 1)[0] if completion.error else _FINISH_NOTES.get(completion.finish_reason or "")
+    note = completion.error.split(":", 1)[0] if completion.error else FINISH_NOTES.get(completion.finish_reason or "")
     return IterationRecord(
         session.session_id,
         k,
