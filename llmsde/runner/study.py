@@ -171,6 +171,7 @@ def _concurrency(config: StudyConfig, providers: Iterable[Provider]) -> dict[str
         if callable(report):
             endpoint = report()
             endpoint["ceiling"] = min(endpoint["ceiling"], config.concurrency)
+            endpoint["settled"] = min(endpoint["settled"], endpoint["ceiling"])
             endpoints.append(endpoint)
     return {"sessions": config.concurrency, "endpoints": endpoints}
 
