@@ -135,18 +135,25 @@ def test_advance_is_the_rule_for_both_paths() -> None:
     assert rebuild_state(rows, "full") == state
 
 
-def test_finish_reason_is_stored_and_a_cut_reply_says_so(tmp_path: Path) -> None:
-    class CutProvider(ScriptedProvider):
+@pytest.mark.parametrize(
+    ("finish_reason", "note"),
+    [("length", "reply cut at max_tokens"), ("content_filter", "refusal"), ("refusal", "refusal")],
+)
+def test_finish_reason_is_stored_and_a_cut_or_refused_reply_says_so(
+    tmp_path: Path, finish_reason: str, note: str
+) -> None:
+    class OddProvider(ScriptedProvider):
         async def complete(self, messages: Any, params: Any) -> Completion:
             done = await super().complete(messages, params)
-            cut = len(self.calls) % 2 == 0
-            text = done.text[:20] if cut else done.text
-            return Completion(text=text, model=done.model, finish_reason="length" if cut else "stop")
+            odd = len(self.calls) % 2 == 0
+            text = done.text[:20] if odd else done.text
+            return Completion(text=text, model=done.model, finish_reason=finish_reason if odd else "stop")
 
     config = build_config({"sessions": 1, "iterations": 4, "strategies": ["EF"], "concurrency": 1})
     store = _store(tmp_path, config, "run")
-    _run(store, config, CutProvider())
+    _run(store, config, OddProvider())
     called = [r for r in store.iteration_rows() if r["k"] > 0 or r["task"] == "neg"]
-    assert {r["finish_reason"] for r in called} == {"stop", "length"}
+    assert {r["finish_reason"] for r in called} == {"stop", finish_reason}
     for r in called:
-        assert (r["finish_reason"] == "length") == (r["reason"] or "").startswith("reply cut at max_tokens")
+        assert (r["finish_reason"] == finish_reason) == (r["reason"] or "").startswith(note)
+        assert r["error"] is None
