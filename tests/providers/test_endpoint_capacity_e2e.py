@@ -20,6 +20,7 @@ import pytest
 
 from llmsde.api import load_run_rows
 from llmsde.config import ProviderConfig
+from llmsde.errors import RunDirError
 from llmsde.providers.base import EndpointUnavailable
 from llmsde.providers.openai_compat import OpenAIProvider
 from llmsde.providers.server import ServerOptions, serve_in_thread
@@ -108,6 +109,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _wait_for_iterations(runs: Path, n: int) -> None:
+    """Until the run under ``runs`` has ``n`` committed iterations (the store may not exist yet, or be half made)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        stores = list(runs.glob("*/store.sqlite"))
+        try:
+            if stores and sum(_keys(stores[0].parent).values()) >= n:
+                return
+        except RunDirError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"the run did not commit {n} iterations within 120 s")
+
+
 def test_server_stopped_mid_run_then_resume_gives_every_iteration_exactly_once(tmp_path: Path) -> None:
     port = _free_port()
     with serve_in_thread(ONE_SLOT, port=port) as url:
@@ -118,12 +133,12 @@ def test_server_stopped_mid_run_then_resume_gives_every_iteration_exactly_once(t
             text=True,
             env=_env(),
         )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            runs = list((tmp_path / "runs").glob("*/store.sqlite"))
-            if runs and sum(_keys(runs[0].parent).values()) >= 12:
-                break
-            time.sleep(0.05)
+        try:
+            _wait_for_iterations(tmp_path / "runs", 12)
+        except BaseException:
+            proc.kill()
+            proc.communicate()
+            raise
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, err
     assert "Traceback" not in err
