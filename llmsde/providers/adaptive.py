@@ -98,14 +98,15 @@ class AdaptiveLimit:
     def on_answer(self, latency_s: float, completion_tokens: int, seq: int, *, alone: bool = False) -> None:
         """Request ``seq`` was answered after ``latency_s``; ``alone`` when nothing else was in flight meanwhile."""
         cost = max(latency_s, 1e-9) / (1 + max(completion_tokens, 0))
-        if alone:
-            self._alone.append(cost)
-            if len(self._alone) == self._alone.maxlen:
-                self.baseline = statistics.median(self._alone)
-                self._alone.clear()
-        else:
+        if not alone:
             self._alone.clear()
-        self.baseline = cost if self.baseline is None else min(self.baseline, cost)
+        else:
+            self._alone.append(cost)
+        if len(self._alone) == self._alone.maxlen:
+            self.baseline = statistics.median(self._alone)
+            self._alone.clear()
+        else:
+            self.baseline = cost if self.baseline is None else min(self.baseline, cost)
         if seq > self._recovery_until:
             self._round.append(cost)
             self._count_event()

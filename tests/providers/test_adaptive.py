@@ -126,9 +126,12 @@ def test_answers_that_were_alone_replace_a_stale_baseline() -> None:
     limit = AdaptiveLimit(8)
     limit.on_answer(0.1, 99, limit.on_sent(1))
     assert limit.baseline == pytest.approx(0.001)
-    for _ in range(5):
-        limit.on_answer(1.0, 99, limit.on_sent(1), alone=True)
+    for latency in (1.2, 0.9, 1.0, 1.1, 0.8):
+        limit.on_answer(latency, 99, limit.on_sent(1), alone=True)
     assert limit.baseline == pytest.approx(0.01)
+    limit.on_answer(2.0, 99, limit.on_sent(2))
+    limit.on_answer(0.5, 99, limit.on_sent(1), alone=True)
+    assert limit.baseline == pytest.approx(0.005), "between rebaselines the lowest cost counts"
 
 
 def test_bad_parameters_are_refused() -> None:
