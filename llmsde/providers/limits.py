@@ -54,7 +54,7 @@ class Ticket:
         return time.perf_counter() - self._started
 
     def answered(self, completion_tokens: int) -> None:
-        """The endpoint answered (a reply, or an error that is about the request)."""
+        """The endpoint answered with a reply of ``completion_tokens`` tokens."""
         if not self._reported:
             self._reported = True
             self._limits._answered(self, completion_tokens)

@@ -7,6 +7,7 @@ FIFO server whose replies take ``tokens / tokens_per_s`` seconds of a slot.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import random
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from llmsde.providers.adaptive import AdaptiveLimit, LatencyTimeout
+from llmsde.providers.limits import EndpointLimits
 
 
 @dataclass
@@ -153,3 +155,36 @@ def test_timeout_is_at_least_the_configured_one_and_grows_with_latency_and_timeo
     assert timeout.seconds == 600.0 and timeout.timeouts == 2
     timeout.on_answer(1.0)
     assert timeout.seconds == 160.0
+
+
+def test_the_gate_admits_one_request_at_first_and_more_once_answers_come_back() -> None:
+    async def go() -> list[int]:
+        limits = EndpointLimits(8, None, None)
+        peaks: list[int] = []
+
+        async def one(release: asyncio.Event) -> None:
+            async with limits.slot(10) as ticket:
+                peaks.append(limits.in_flight)
+                await release.wait()
+                ticket.answered(100)
+
+        first, second = asyncio.Event(), asyncio.Event()
+        tasks = [asyncio.ensure_future(one(first)), asyncio.ensure_future(one(second))]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert peaks == [1], "the limit starts at 1: the second request waits"
+        first.set()
+        second.set()
+        await asyncio.gather(*tasks)
+        assert limits.control.current == 2
+        events = [asyncio.Event() for _ in range(3)]
+        more = [asyncio.ensure_future(one(e)) for e in events]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert peaks[2:] == [1, 2], "at limit 2 the third request waits"
+        for e in events:
+            e.set()
+        await asyncio.gather(*more)
+        return peaks
+
+    assert len(asyncio.run(go())) == 5
