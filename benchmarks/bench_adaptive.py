@@ -9,14 +9,20 @@ number of timed-out attempts, and the concurrency the adaptive limit settled on.
 timeout. ``--fixed`` adds the same study with the adaptive limit off (32 requests sent at once), the
 behaviour before this change, as the baseline.
 
+``--requests-only SECONDS`` measures the provider alone instead (32 callers of ``OpenAIProvider.complete``, no
+scoring): its capacity is ``min(slots, 32) x R / mean completion tokens``, so a server with more slots than
+the ceiling (``--slots 64``) shows whether a fast endpoint is used up to the ceiling.
+
 The server runs in its own process, as a real endpoint would. Usage::
 
     python benchmarks/bench_adaptive.py [--slots 1,4] [--tokens-per-s 150] [--timeout 10] [--fixed]
+                                        [--requests-only SECONDS]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import socket
 import subprocess
 import sys
@@ -27,7 +33,11 @@ from typing import Any
 import httpx
 
 from llmsde import api
-from llmsde.config import build_config
+from llmsde.config import ProviderConfig, build_config
+from llmsde.providers.openai_compat import OpenAIProvider
+from llmsde.tasks import load_tasks
+from llmsde.tasks.strategies import get_strategy
+from llmsde.types import GenerationParams
 
 SESSIONS_PER_STRATEGY, STRATEGIES, ITERATIONS, CONCURRENCY = 8, ["EF", "SF", "FF", "AI"], 3, 32
 
@@ -101,6 +111,53 @@ def run_one(url: str, slots: int, tokens_per_s: float, timeout: float, adaptive:
     ]
 
 
+def run_requests(
+    url: str, slots: int, tokens_per_s: float, timeout: float, adaptive: bool, seconds: float
+) -> list[str]:
+    """32 callers of the provider alone for ``seconds``; one table row."""
+    config = {"name": "openai", "base_url": url, "timeout_s": timeout, "max_retries": 2, "adaptive": adaptive}
+    provider = OpenAIProvider(ProviderConfig.model_validate(config), seed=0)
+    tasks = [t for t in load_tasks(["builtin"]) if t.seed_code is not None]
+    strategy = get_strategy("EF", {})
+    tokens: list[int] = []
+
+    async def caller(i: int, end: float) -> None:
+        n = 0
+        while time.monotonic() < end:
+            task = tasks[(i + n) % len(tasks)]
+            seed = i * 1000 + n
+            done = await provider.complete(
+                strategy.messages(task, task.seed_code or "", 1, seed), GenerationParams(seed=seed)
+            )
+            tokens.append(done.usage.completion_tokens)
+            n += 1
+
+    async def go() -> float:
+        start = time.monotonic()
+        try:
+            await asyncio.gather(*(caller(i, start + seconds) for i in range(CONCURRENCY)))
+        finally:
+            await provider.aclose()
+        return time.monotonic() - start
+
+    wall = asyncio.run(go())
+    report = provider.concurrency_report()
+    capacity = min(slots, CONCURRENCY) * tokens_per_s / (sum(tokens) / len(tokens))
+    rate = len(tokens) / wall
+    return [
+        str(slots),
+        "adaptive" if adaptive else "fixed",
+        str(len(tokens)),
+        f"{rate:.2f}",
+        f"{capacity:.2f}",
+        f"{rate / capacity:.2f}",
+        str(report["timeouts"]),
+        str(report["settled"] if adaptive else CONCURRENCY),
+        str(report["peak_in_flight"]),
+        f"{wall:.1f}",
+    ]
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -113,7 +170,11 @@ def main() -> None:
     parser.add_argument("--tokens-per-s", type=float, default=150.0, help="generation speed per slot")
     parser.add_argument("--timeout", type=float, default=10.0, help="provider.timeout_s of the client")
     parser.add_argument("--fixed", action="store_true", help="also run with the adaptive limit off (baseline)")
+    parser.add_argument("--requests-only", type=float, default=0.0, metavar="SECONDS", help="provider alone")
     args = parser.parse_args()
+    if args.requests_only > 0:
+        _requests_table(args)
+        return
     header = [
         "slots",
         "limit",
@@ -141,6 +202,33 @@ def main() -> None:
         f"\n{SESSIONS_PER_STRATEGY * len(STRATEGIES)} sessions x {ITERATIONS} iterations, --concurrency {CONCURRENCY},"
         f" {args.tokens_per_s:g} tokens/s per slot, timeout_s {args.timeout:g}\n"
     )
+    print(_table(header, rows))
+
+
+def _requests_table(args: argparse.Namespace) -> None:
+    header = [
+        "slots",
+        "limit",
+        "calls",
+        "calls/s",
+        "capacity calls/s",
+        "ratio",
+        "timeouts",
+        "settled",
+        "peak",
+        "wall s",
+    ]
+    rows = []
+    for slots in [int(s) for s in args.slots.split(",") if s.strip()]:
+        for adaptive in [True, False] if args.fixed else [True]:
+            server, url = start_server(slots, args.tokens_per_s)
+            try:
+                rows.append(run_requests(url, slots, args.tokens_per_s, args.timeout, adaptive, args.requests_only))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            print(_table(header, rows[-1:]), flush=True)
+    print(f"\n{CONCURRENCY} callers, {args.tokens_per_s:g} tokens/s per slot, timeout_s {args.timeout:g}\n")
     print(_table(header, rows))
 
 
