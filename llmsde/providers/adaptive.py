@@ -8,10 +8,12 @@ the same until requests are sent, so the limit is learned:
 
 - **Slow start.** The limit starts at 1 (a one-slot server is never overloaded at the start) and doubles
   each round (about one latency: ``limit`` answers) while the latency stays flat.
-- **Queueing from the latency gradient.** Each answer's cost is its latency per completion token (so long
-  and short replies compare), and the baseline is the lowest cost seen. When a round's median cost exceeds
-  ``tolerance`` x baseline, requests are waiting in the server's queue: the limit is scaled by
-  ``tolerance x baseline / cost`` (towards the number of requests the server serves at once).
+- **Queueing from the latency gradient.** A round's cost is its total latency per completion token (sum of
+  latencies / sum of tokens + 1): long and short replies compare, and a fixed overhead per request (prompt
+  processing, time to first token) is averaged over the round instead of making every short reply look
+  slow. The baseline is the lowest round cost seen. When a round costs more than ``tolerance`` x baseline,
+  requests are waiting in the server's queue: the limit is scaled by ``tolerance x baseline / cost``
+  (towards the number of requests the server serves at once).
 - **AIMD.** Otherwise, a round whose requests filled the limit adds one; a 429, 503 or timeout halves it.
 - **One cut per queue.** Answers to requests sent before a cut still carry the queue the old limit built; they
   neither cut again nor start a round (as TCP ignores losses from before its last window reduction), so the
@@ -63,13 +65,14 @@ class AdaptiveLimit:
         """In slow start a smaller rise of the latency ends the doubling, before a queue builds up."""
         self.slow_start = True
         self.baseline: float | None = None
-        """Lowest cost (seconds per completion token + 1) seen since the last rebaseline."""
+        """Lowest round cost (seconds per completion token + 1) seen since the last rebaseline."""
         self.overloads = 0
         self.peak_in_flight = 0
         self.history: list[int] = []
         """The limit after each round, for :meth:`settled`."""
-        self._alone: deque[float] = deque(maxlen=rebaseline_after)
-        self._round: list[float] = []
+        self._alone: deque[tuple[float, int]] = deque(maxlen=rebaseline_after)
+        self._round_latency = 0.0
+        self._round_tokens = 0
         self._events = 0
         self._filled = False
         self._sent = 0
@@ -97,19 +100,20 @@ class AdaptiveLimit:
 
     def on_answer(self, latency_s: float, completion_tokens: int, seq: int, *, alone: bool = False) -> None:
         """Request ``seq`` was answered after ``latency_s``; ``alone`` when nothing else was in flight meanwhile."""
-        cost = max(latency_s, 1e-9) / (1 + max(completion_tokens, 0))
+        latency, tokens = max(latency_s, 1e-9), max(completion_tokens, 0)
+        if seq > self._recovery_until:
+            self._round_latency += latency
+            self._round_tokens += tokens
+            self._events += 1
+            if self._events >= self.current:
+                self._end_round()
         if not alone:
             self._alone.clear()
         else:
-            self._alone.append(cost)
-        if len(self._alone) == self._alone.maxlen:
-            self.baseline = statistics.median(self._alone)
-            self._alone.clear()
-        else:
-            self.baseline = cost if self.baseline is None else min(self.baseline, cost)
-        if seq > self._recovery_until:
-            self._round.append(cost)
-            self._count_event()
+            self._alone.append((latency, tokens))
+            if len(self._alone) == self._alone.maxlen:
+                self.baseline = _cost(self._alone)
+                self._alone.clear()
 
     def on_overload(self, seq: int) -> None:
         """Request ``seq`` met a 429, 503 or timeout: the endpoint is past what it serves; halve the limit,
@@ -123,8 +127,10 @@ class AdaptiveLimit:
     def _cut(self, factor: float) -> None:
         self.limit = max(1.0, self.limit * factor)
         self._recovery_until = self._sent
-        self._round.clear()
-        self._events = 0
+        self._new_round()
+
+    def _new_round(self) -> None:
+        self._round_latency, self._round_tokens, self._events = 0.0, 0, 0
         self._filled = False
 
     def settled(self) -> int:
@@ -134,14 +140,11 @@ class AdaptiveLimit:
         used = self.peak_in_flight or value
         return max(1, min(value, used))
 
-    def _count_event(self) -> None:
-        """A round ends after about one latency: as many answers as the limit allowed."""
-        self._events += 1
-        if self._events >= self.current:
-            self._end_round()
-
     def _end_round(self) -> None:
-        ratio = statistics.median(self._round) / self.baseline if self.baseline else 1.0
+        """A round ends after about one latency: as many answers as the limit allowed."""
+        cost = self._round_latency / (self._round_tokens + self._events)
+        ratio = cost / self.baseline if self.baseline else 1.0
+        self.baseline = cost if self.baseline is None else min(self.baseline, cost)
         if ratio > self.tolerance:
             self.slow_start = False
             self._cut(max(self.backoff, self.tolerance / ratio))
@@ -151,10 +154,14 @@ class AdaptiveLimit:
             elif self._filled:
                 grown = self.limit * 2 if self.slow_start else self.limit + 1
                 self.limit = min(float(self.ceiling), grown)
-            self._round.clear()
-            self._events = 0
-            self._filled = False
+            self._new_round()
         self.history.append(self.current)
+
+
+def _cost(answers: deque[tuple[float, int]]) -> float:
+    """Seconds per completion token (+ 1 per answer) over several answers: a ratio of sums, not a mean of
+    ratios, so one short reply's fixed overhead does not dominate."""
+    return sum(latency for latency, _ in answers) / sum(tokens + 1 for _, tokens in answers)
 
 
 class LatencyTimeout:

@@ -103,7 +103,9 @@ def test_overload_halves_once_per_queue_and_never_below_one() -> None:
 
 def test_answers_from_before_a_cut_do_not_cut_again() -> None:
     limit = AdaptiveLimit(64, initial=16)
-    limit.on_answer(1.0, 99, limit.on_sent(1))
+    for seq in [limit.on_sent(1) for _ in range(16)]:
+        limit.on_answer(1.0, 99, seq)
+    assert limit.current == 16 and limit.baseline == pytest.approx(0.01)
     queued = [limit.on_sent(i + 1) for i in range(16)]
     for seq in queued:
         limit.on_answer(4.0, 99, seq)
@@ -117,6 +119,17 @@ def test_answers_from_before_a_cut_do_not_cut_again() -> None:
     assert limit.current == 9
 
 
+def test_a_rounds_cost_averages_a_fixed_overhead_over_its_replies() -> None:
+    limit = AdaptiveLimit(64, initial=4)
+    for tokens in (10, 100, 300, 30):
+        limit.on_answer(1.0 + tokens / 100, tokens, limit.on_sent(1))
+    first = limit.baseline
+    assert first == pytest.approx((4 + 4.4) / (440 + 4))
+    for tokens in (300, 10, 30, 100):
+        limit.on_answer(1.0 + tokens / 100, tokens, limit.on_sent(1))
+    assert limit.baseline == pytest.approx(first) and limit.current == 4, "same mix, no queue: nothing changes"
+
+
 def test_an_idle_client_does_not_grow_the_limit() -> None:
     limit = AdaptiveLimit(64, initial=4)
     for _ in range(40):
@@ -125,13 +138,13 @@ def test_an_idle_client_does_not_grow_the_limit() -> None:
 
 
 def test_answers_that_were_alone_replace_a_stale_baseline() -> None:
-    limit = AdaptiveLimit(8)
+    limit = AdaptiveLimit(1)
     limit.on_answer(0.1, 99, limit.on_sent(1))
     assert limit.baseline == pytest.approx(0.001)
     for latency in (1.2, 0.9, 1.0, 1.1, 0.8):
         limit.on_answer(latency, 99, limit.on_sent(1), alone=True)
     assert limit.baseline == pytest.approx(0.01)
-    limit.on_answer(2.0, 99, limit.on_sent(2))
+    limit.on_answer(2.0, 99, limit.on_sent(1))
     limit.on_answer(0.5, 99, limit.on_sent(1), alone=True)
     assert limit.baseline == pytest.approx(0.005), "between rebaselines the lowest cost counts"
 
