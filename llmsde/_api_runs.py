@@ -64,6 +64,8 @@ def serve(
     access_log: bool = False,
     on_listening: Callable[[str], None] | None = None,
     reject_params: str = "",
+    slots: int | None = None,
+    tokens_per_s: float | None = None,
 ) -> None:
     """Serve the offline surrogate model (a simulator, not an LLM) as an OpenAI-compatible endpoint in the
     foreground until interrupted.
@@ -71,7 +73,8 @@ def serve(
     ``fail_kinds`` is ``"429,500"``-style text or a sequence of kinds; ``api_key`` (when set) is required as a
     bearer token; ``on_listening(base_url)`` is called once the port is bound (the real port when ``port`` is
     0); ``reject_params`` (``"max_tokens,temperature"``) emulates a model that refuses those request fields.
-    Bad options are a ConfigError before anything listens.
+    ``slots`` and ``tokens_per_s`` give it a capacity: requests queue for a free slot, and a reply of n tokens
+    holds its slot n / tokens_per_s seconds. Bad options are a ConfigError before anything listens.
     """
     from llmsde.providers.server import ServerOptions, parse_fault_kinds, parse_rejected_params, run_server
 
@@ -86,5 +89,7 @@ def serve(
         model_id=model_id,
         api_key=api_key,
         reject_params=parse_rejected_params(reject_params),
+        slots=slots,
+        tokens_per_s=tokens_per_s,
     )
     run_server(options, host, port, access_log=access_log, on_listening=on_listening)

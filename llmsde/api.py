@@ -90,9 +90,9 @@ def run_study(
 ) -> RunSummary:
     """Run a study (default: the offline demo) into a new ``<config.out>/<run-id>/`` directory.
 
-    Raises ConfigError / SandboxError before anything is written when the config cannot run, and ProviderError
-    (exit code 1) when the endpoint keeps failing; the run is then stopped but resumable with
-    :func:`resume_run`.
+    Raises ConfigError / SandboxError before anything is written when the config cannot run. When the endpoint
+    fails (after its retries), the sessions it failed stop without committing that iteration and the summary's
+    ``status`` is ``incomplete`` (``sessions_waiting`` names them); :func:`resume_run` redoes exactly those.
     """
     from llmsde.runner.study import start_study
 

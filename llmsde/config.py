@@ -72,13 +72,20 @@ class ProviderConfig(_Strict):
     """Extra request fields passed to the endpoint unchanged. Must not hold credentials: the config is stored
     with the run, and keys are read only from the environment variable named by ``api_key_env``."""
     timeout_s: float = Field(60.0, gt=0)
+    """Timeout of an attempt before any answer was seen, and the least it ever is; once answers arrive it grows to
+    4x the slowest recent one (a busy server is waited for), doubling after each timeout in a row."""
+    timeout_max_s: float = Field(600.0, gt=0)
+    """Upper bound of the grown timeout."""
     max_retries: int = Field(5, ge=0, le=20)
     backoff_base_s: float = Field(0.5, gt=0)
     """First retry waits about this long; each further retry doubles it (with jitter), up to ``backoff_max_s``."""
     backoff_max_s: float = Field(30.0, gt=0)
     """Cap on one backoff wait, and on a server's ``Retry-After`` that llmsde honours."""
     max_in_flight: int = Field(64, ge=1)
-    """Requests in flight to the endpoint at once, whatever the runner's session concurrency."""
+    """Ceiling on requests in flight to the endpoint at once, whatever the runner's session concurrency."""
+    adaptive: bool = True
+    """Learn how many requests the endpoint serves at once (start at 1, grow while latency stays flat, back off
+    on queueing, 429, 503 and timeouts); ``false`` sends up to the ceiling from the start."""
     breaker_failures: int = Field(8, ge=1)
     """Consecutive failed calls (after retries) that stop the run cleanly."""
     requests_per_minute: float | None = Field(None, gt=0)

@@ -12,15 +12,18 @@ line ``error: <message> - <hint>`` and exits with the error's ``exit_code``; not
     +-- FitInputError           arrays or panel files that cannot be fitted (shape, too few sessions, ...)
     +-- StoreError              the SQLite store is unreadable or was written by an incompatible version
     +-- SandboxError            the sandbox cannot give the isolation that was required
-    +-- ProviderError           exit 1: the endpoint kept failing (circuit breaker open); the run is resumable
+    +-- ProviderError           exit 1: the endpoint kept failing; the run is resumable
+    +-- RunIncomplete           exit 1: sessions wait for an endpoint that failed; ``--resume`` redoes them
     +-- BudgetExceeded          exit 1: the next call would take the spend above ``--max-cost``; resumable
     +-- ExecutorError           exit 1: the Ray workers kept dying while scoring; the run is resumable
     +-- CheckFailed             exit 1: a ``check`` gate did not hold
     +-- RunInterrupted          exit 130: Ctrl-C during a run; every scored iteration is stored, resumable
 
-Failures of the system under study (a failed LLM call, code that crashes or times out) are *data*: they are recorded
-on the iteration and never raised through this tree. Numerical trouble that still leaves a usable result is a
-warning of class :class:`LlmsdeWarning`.
+Failures of the system under study (a reply without code, a context-length error, code that crashes or times out)
+are *data*: they are recorded on the iteration and never raised through this tree. Failures of the endpoint
+(connection, timeouts, 429/5xx after the retries) are never recorded: the run ends ``incomplete``
+(:class:`RunIncomplete`) and ``--resume`` redoes those iterations. Numerical trouble that still leaves a usable
+result is a warning of class :class:`LlmsdeWarning`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ __all__ = [
     "LlmsdeWarning",
     "ProviderError",
     "RunDirError",
+    "RunIncomplete",
     "RunInterrupted",
     "SandboxError",
     "StoreError",
@@ -96,6 +100,12 @@ class BudgetExceeded(LlmsdeError):
 
 class ExecutorError(LlmsdeError):
     """Scoring workers kept dying (every Ray actor a scoring was sent to); the run stopped and can be resumed."""
+
+    exit_code = 1
+
+
+class RunIncomplete(LlmsdeError):
+    """Some sessions stopped at an iteration their endpoint could not serve; nothing of it was committed."""
 
     exit_code = 1
 

@@ -66,7 +66,9 @@ class Usage:
 class Completion:
     """The answer of a provider to one chat request.
 
-    A failed call is data, not an exception: ``error`` is set and ``text`` is empty.
+    An answer that says the request itself cannot be served (a prompt longer than the model's context) is data:
+    ``error`` is set and ``text`` is empty. Endpoint failures are not Completions at all (see
+    :class:`llmsde.providers.base.EndpointUnavailable`).
     """
 
     text: str
@@ -78,3 +80,6 @@ class Completion:
     retries: int = 0
     cost_usd: float | None = None
     error: str | None = None
+    finish_reason: str | None = None
+    """Why the model stopped, as the endpoint said (``stop``, ``length`` = cut at ``max_tokens``,
+    ``content_filter``), or ``refusal`` when the reply is a refusal message; None when the endpoint gave none."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from llmsde._api_bounded import fit_working, parse_thresholds
 from llmsde.dynamics import LinearSdeEstimator, SdeFit
+from llmsde.errors import LlmsdeWarning
 from llmsde.report.fit_markdown import render_fit_markdown
 from llmsde.store.panel import panel_from_records
 
@@ -30,7 +32,11 @@ def test_mostly_broken_run_reports_breakage_and_reply_shares_instead_of_refusing
     rows = _rows()
     panel = panel_from_records(rows)
     est = LinearSdeEstimator(n_bootstrap=20, folds=2, random_state=0)
-    fit = fit_working(est, panel, model="full", n_bootstrap=20, folds=2, seed=0, rows=rows)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LlmsdeWarning)
+        fit = fit_working(est, panel, model="full", n_bootstrap=20, folds=2, seed=0, rows=rows)
+    said = " | ".join(str(w.message) for w in caught)
+    assert "no usable transition" in said and "no strategy could be fitted" in said
     assert fit.strategies == {} and "A" in fit.skipped
     br = fit.breakage["A"]
     assert br.n_breaks == 8 and br.n_working == 8

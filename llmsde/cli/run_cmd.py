@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from llmsde.errors import ConfigError, RunInterrupted
+from llmsde.errors import ConfigError, RunIncomplete, RunInterrupted
 
 if TYPE_CHECKING:
     from llmsde import api as api_types
@@ -134,6 +134,13 @@ def run(
             with hooks.interruptible():
                 summary = api.run_study(cfg, on_start=hooks.start, on_progress=hooks.progress)
     _print_summary(summary, json_out)
+    if summary.status == "incomplete":
+        waiting = len(summary.sessions_waiting)
+        raise RunIncomplete(
+            f"{waiting} session{' waits' if waiting == 1 else 's wait'} for the endpoint, every scored iteration is "
+            f"stored (last error: {summary.endpoint_error})",
+            f"when the endpoint answers again: llmsde run --resume {summary.run_dir}",
+        )
 
 
 def _executor_overrides(executor: str | None, ray_address: str | None) -> dict[str, Any]:
@@ -212,9 +219,23 @@ def _print_summary(summary: api_types.RunSummary, json_out: bool) -> None:
             ),
             ("model calls", _usage_line(summary.usage)),
             *((f"  {label}", _usage_line(u)) for label, u in summary.usage.get("by_model", {}).items()),
+            ("concurrency", _concurrency_line(summary.concurrency)),
         ],
     )
-    render.print_text(f"next: llmsde fit {summary.run_dir}")
+    if summary.status != "incomplete":
+        render.print_text(f"next: llmsde fit {summary.run_dir}")
+
+
+def _concurrency_line(report: dict[str, Any]) -> str:
+    """The session ceiling, and per endpoint the requests in flight its adaptive limit settled on."""
+    parts = [f"up to {report.get('sessions', '-')} sessions"]
+    for ep in report.get("endpoints", []):
+        how = "adaptive" if ep.get("adaptive") else "fixed"
+        parts.append(
+            f"{ep.get('endpoint')}: settled at {ep.get('settled')} in flight ({how}, ceiling {ep.get('ceiling')}, "
+            f"peak {ep.get('peak_in_flight')}, {ep.get('timeouts')} timeouts, {ep.get('overloads')} overloads)"
+        )
+    return "; ".join(parts)
 
 
 def _usage_line(usage: dict[str, Any]) -> str:

@@ -39,13 +39,19 @@ def serve(
             "model: 404 unless it is --model-id."
         ),
     ] = "",
+    slots: Annotated[
+        int | None, typer.Option(min=1, help="Replies generated at once (like llama.cpp's slots); others queue.")
+    ] = None,
+    tokens_per_s: Annotated[
+        float | None, typer.Option(min=0.001, help="Generation speed per slot: latency grows with reply length.")
+    ] = None,
 ) -> None:
     """Serve the offline surrogate model as an OpenAI-compatible endpoint (POST /v1/chat/completions, GET
     /v1/models).
 
     Point a study at it with `llmsde run --provider openai --base-url http://127.0.0.1:8000/v1 --model
-    surrogate`. Faults (--fail-rate) exercise retries and the circuit breaker; the surrogate is a simulator,
-    not an LLM.
+    surrogate`. Faults (--fail-rate) exercise retries and the circuit breaker; --slots and --tokens-per-s give it
+    the capacity of a small local server (requests queue for a slot); the surrogate is a simulator, not an LLM.
     """
     import os
 
@@ -58,6 +64,9 @@ def serve(
         if api_key is None:
             raise ConfigError(f"environment variable {api_key_env} is not set", f"export {api_key_env}=...")
     faults = f" - fail rate {fail_rate:g} ({fail_kinds})" if fail_rate > 0 else ""
+    if slots is not None or tokens_per_s is not None:
+        speed = f", {tokens_per_s:g} tokens/s per slot" if tokens_per_s is not None else ""
+        faults += f" - {slots or 'unlimited'} slot(s){speed}"
 
     def announce(base_url: str) -> None:
         render.print_text(
@@ -78,6 +87,8 @@ def serve(
         access_log=access_log,
         on_listening=announce,
         reject_params=reject_params,
+        slots=slots,
+        tokens_per_s=tokens_per_s,
     )
 
 

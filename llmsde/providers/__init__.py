@@ -6,9 +6,9 @@ import importlib
 
 from llmsde.config import ProviderConfig
 from llmsde.errors import ConfigError
-from llmsde.providers.base import Provider
+from llmsde.providers.base import EndpointUnavailable, Provider
 
-__all__ = ["PROVIDERS", "Provider", "make_provider"]
+__all__ = ["PROVIDERS", "EndpointUnavailable", "Provider", "make_provider"]
 
 PROVIDERS: dict[str, str] = {
     "surrogate": "llmsde.providers.surrogate:SurrogateProvider",

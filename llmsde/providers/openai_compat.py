@@ -5,10 +5,13 @@ Built on the ``openai`` SDK's ``AsyncOpenAI`` with its own retries switched off 
 policy, the circuit breaker and the rate limits live in :mod:`llmsde.providers.retry` and
 :mod:`llmsde.providers.limits`, so every retry is counted on the Completion and the total wait is bounded.
 
-What is retried: 429, 408, 5xx, timeouts, connection errors and malformed bodies. Any other 4xx (bad model
-name, context too long, bad key) is not retried and becomes an errored Completion; the breaker still counts
-it, so a wrong key or model stops the run after ``breaker_failures`` calls instead of filling the store with
-errors.
+What is retried: 429, 408, 5xx, timeouts, connection errors and malformed bodies; when the retries run out,
+the call raises :class:`~llmsde.providers.base.EndpointUnavailable` and nothing is committed. A prompt longer
+than the model's context (HTTP 400 ``context_length_exceeded`` and the like) is about the request, not the
+endpoint: it is never retried and comes back as a Completion with ``error`` set, which the runner records as
+data. A rejected key or unknown model (401, 403, 404) opens the breaker at once; any other 4xx is an
+endpoint failure that is not retried. Requests in flight follow an adaptive limit and each attempt's
+timeout grows with the latencies observed (:mod:`llmsde.providers.adaptive`).
 
 The API key is read from the environment variable ``ProviderConfig.api_key_env`` when the provider is built,
 kept only inside the SDK client, and scrubbed from every error message (servers echo keys back in 401
@@ -29,8 +32,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from llmsde.config import ProviderConfig
 from llmsde.errors import ConfigError
-from llmsde.providers.base import call_cost
-from llmsde.providers.limits import EndpointLimits, estimate_tokens
+from llmsde.providers.base import EndpointUnavailable, call_cost
+from llmsde.providers.limits import EndpointLimits, Ticket, estimate_tokens
 from llmsde.providers.retry import CircuitBreaker, Failure, RetryPolicy, call_with_retries, parse_retry_after
 from llmsde.types import ChatMessage, Completion, GenerationParams, Usage
 
@@ -42,6 +45,11 @@ __all__ = ["DEFAULT_BASE_URL", "OpenAIProvider", "is_loopback_url"]
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _LOOPBACK_DUMMY_KEY = "llmsde-loopback-no-key"
 _KEY_SHAPES = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-*.]{6,}")
+_CONTEXT_LENGTH = re.compile(
+    r"context[_ ]length|context window|maximum context|too many tokens|prompt is too long|exceeds the context",
+    re.IGNORECASE,
+)
+_OVERLOAD_STATUS = frozenset({408, 429, 503, 504})
 
 
 def is_loopback_url(url: str) -> bool:
@@ -90,7 +98,14 @@ class OpenAIProvider:
         self._rng = random.Random(seed)
         self._policy = RetryPolicy(config.max_retries, config.backoff_base_s, config.backoff_max_s)
         self._breaker = CircuitBreaker(config.breaker_failures, f"endpoint {_public_url(self.base_url)}")
-        self._limits = EndpointLimits(config.max_in_flight, config.requests_per_minute, config.tokens_per_minute)
+        self._limits = EndpointLimits(
+            config.max_in_flight,
+            config.requests_per_minute,
+            config.tokens_per_minute,
+            adaptive=config.adaptive,
+            timeout_s=config.timeout_s,
+            timeout_max_s=config.timeout_max_s,
+        )
         self._client: AsyncOpenAI | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
@@ -135,39 +150,63 @@ class OpenAIProvider:
     def _classify(self, exc: Exception) -> Failure | None:
         import openai
 
-        if isinstance(exc, openai.APITimeoutError):
-            return Failure(f"timeout after {self.config.timeout_s:g} s", True)
+        if isinstance(exc, _AttemptTimeout):
+            return Failure(f"timeout after {exc.seconds:g} s", True)
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
             return Failure(self._redact(f"connection error: {type(cause).__name__}: {cause}"), True)
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
+            message = self._redact(f"HTTP {status}: {exc.message}")
+            if status in (400, 413, 422) and _CONTEXT_LENGTH.search(f"{exc.message} {exc.code or ''}"):
+                return Failure(f"context length exceeded: {message}", False, endpoint=False)
             retryable = status in (408, 429) or status >= 500
             retry_after = parse_retry_after(exc.response.headers) if retryable else None
-            return Failure(self._redact(f"HTTP {status}: {exc.message}"), retryable, retry_after)
+            return Failure(message, retryable, retry_after, fatal=status in (401, 403, 404))
         if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError | _MalformedReply):
             return Failure(self._redact(f"malformed response: {exc}"), True)
         return None
 
     async def _attempt(self, request: dict[str, Any], tokens: int) -> Any:
-        async with self._limits.slot(tokens):
-            response = await self._get_client().chat.completions.create(**request)
+        import openai
+
+        async with self._limits.slot(tokens) as ticket:
+            timeout = self._limits.timeout_s
+            try:
+                response = await self._get_client().chat.completions.create(**request, timeout=timeout)
+            except openai.APITimeoutError:
+                ticket.overloaded(timed_out=True)
+                raise _AttemptTimeout(timeout) from None
+            except openai.APIStatusError as exc:
+                _report_status(ticket, exc.status_code)
+                raise
+            except Exception:
+                ticket.failed()
+                raise
+            usage = getattr(response, "usage", None)
+            ticket.answered(int(getattr(usage, "completion_tokens", 0) or 0))
         choices = getattr(response, "choices", None)
         if not choices or getattr(choices[0], "message", None) is None:
             raise _MalformedReply("no choices in the reply")
         return response
 
+    def concurrency_report(self) -> dict[str, Any]:
+        """What this endpoint's adaptive limit settled on (see :meth:`EndpointLimits.report`)."""
+        return {"endpoint": _public_url(self.base_url), **self._limits.report()}
+
     def _cost(self, usage: Usage) -> float | None:
         return call_cost(usage, self.config.prices)
 
     async def complete(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Completion:
-        """Answer one chat request; a failed call is an errored Completion, a dead endpoint a
-        ProviderError."""
+        """Answer one chat request; a context-length error is an errored Completion, an endpoint failure after
+        the retries raises EndpointUnavailable."""
         request = self._request(messages, params)
         tokens = estimate_tokens(messages, params.max_tokens)
         outcome = await call_with_retries(
             lambda: self._attempt(request, tokens), self._classify, self._policy, self._rng, self._breaker
         )
+        if outcome.failure is not None and outcome.failure.endpoint:
+            raise EndpointUnavailable(outcome.failure.message, _public_url(self.base_url))
         if outcome.failure is not None:
             return Completion(
                 text="",
@@ -181,8 +220,15 @@ class OpenAIProvider:
             prompt_tokens=int(getattr(raw_usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(raw_usage, "completion_tokens", 0) or 0),
         )
+        choice = response.choices[0]
+        text = choice.message.content or ""
+        finish_reason = getattr(choice, "finish_reason", None)
+        refusal = getattr(choice.message, "refusal", None)
+        if refusal and not text.strip():
+            text, finish_reason = str(refusal), "refusal"
         return Completion(
-            text=response.choices[0].message.content or "",
+            text=text,
+            finish_reason=None if finish_reason is None else str(finish_reason),
             model=str(getattr(response, "model", "") or ""),
             usage=usage,
             latency_s=outcome.last_attempt_s,
@@ -229,3 +275,21 @@ def _pooled_http_client(max_in_flight: int) -> Any:
 
 class _MalformedReply(Exception):
     """A 200 answer without the fields of a chat completion."""
+
+
+class _AttemptTimeout(Exception):
+    """One attempt ran past its (adaptive) timeout."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"timeout after {seconds:g} s")
+        self.seconds = seconds
+
+
+def _report_status(ticket: Ticket, status: int) -> None:
+    """An HTTP error is an answer (the endpoint is alive) unless it says the endpoint is overloaded."""
+    if status in _OVERLOAD_STATUS:
+        ticket.overloaded(timed_out=status in (408, 504))
+    elif status >= 500:
+        ticket.failed()
+    else:
+        ticket.rejected()

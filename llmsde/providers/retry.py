@@ -2,9 +2,13 @@
 
 The policy is ours, not the SDK's, so every retry is counted on the Completion and the total wait is bounded:
 at most ``max_retries`` retries per call, each wait capped at ``max_delay_s`` (a server's ``Retry-After`` too,
-so a hostile or confused server cannot park the run for hours). The breaker turns a dead endpoint into one
-clean :class:`~llmsde.errors.ProviderError` after ``threshold`` consecutive failed calls, instead of a run
-that keeps retrying for days and fills the store with errors.
+so a hostile or confused server cannot park the run for hours). The breaker turns a dead endpoint into
+:class:`~llmsde.providers.base.EndpointUnavailable` with ``breaker_open`` set after ``threshold`` consecutive
+failed calls (or at once for a failure marked ``fatal``, such as a rejected key), so every session of that
+provider stops at its next call instead of retrying for days.
+
+Only endpoint failures count against the breaker: an answer that is about the request (a prompt longer than
+the model's context) shows the endpoint works, and resets the count like a success.
 
 This module knows nothing of HTTP or the openai SDK: callers pass a ``classify`` function that maps an
 exception to a :class:`Failure` (or None for exceptions that are bugs and must propagate).
@@ -21,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from llmsde.errors import ProviderError
+from llmsde.providers.base import EndpointUnavailable
 
 __all__ = [
     "CircuitBreaker",
@@ -44,6 +48,11 @@ class Failure:
     retryable: bool
     retry_after_s: float | None = None
     """The server's requested wait (``Retry-After``), when it gave one."""
+    endpoint: bool = True
+    """True when the endpoint failed (connection, timeout, 429/5xx, a rejected key); False when the answer is
+    about this request and is data (a context-length error)."""
+    fatal: bool = False
+    """An endpoint failure that every further call would meet too (401, 403, 404): opens the breaker at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +90,7 @@ class RetryOutcome(Generic[T]):
 
 
 class CircuitBreaker:
-    """Opens after ``threshold`` consecutive failed calls; once open, every call raises ProviderError at once.
+    """Opens after ``threshold`` consecutive failed calls; once open, every call raises EndpointUnavailable.
 
     Shared by all concurrent calls of one provider. A success closes the count again. It is not a half-open
     breaker that probes the endpoint later: a run whose endpoint died should stop and be resumed by a person,
@@ -93,7 +102,7 @@ class CircuitBreaker:
         self.describe = describe
         """What failed, for the message, e.g. ``endpoint http://127.0.0.1:8000/v1``."""
         self.consecutive_failures = 0
-        self._error: ProviderError | None = None
+        self._error: EndpointUnavailable | None = None
 
     @property
     def is_open(self) -> bool:
@@ -101,7 +110,7 @@ class CircuitBreaker:
         return self._error is not None
 
     def check(self) -> None:
-        """Raise the breaker's ProviderError if it is open; called before every attempt."""
+        """Raise the breaker's EndpointUnavailable if it is open; called before every attempt."""
         if self._error is not None:
             raise self._error
 
@@ -111,12 +120,12 @@ class CircuitBreaker:
             self.consecutive_failures = 0
 
     def record_failure(self, failure: Failure) -> None:
-        """A call failed after its retries: count it, and open (and raise) at the threshold."""
+        """A call failed after its retries: count it, and open (and raise) at the threshold or when fatal."""
         self.consecutive_failures += 1
-        if self._error is None and self.consecutive_failures >= self.threshold:
-            self._error = ProviderError(
-                f"{self.describe} failed {self.consecutive_failures} calls in a row (last: {failure.message})",
-                "check the server, key and --base-url, then continue with `llmsde run --resume RUN_DIR`",
+        if self._error is None and (failure.fatal or self.consecutive_failures >= self.threshold):
+            calls = "a call" if self.consecutive_failures == 1 else f"{self.consecutive_failures} calls in a row"
+            self._error = EndpointUnavailable(
+                f"{self.describe} failed {calls} (last: {failure.message})", self.describe, breaker_open=True
             )
         self.check()
 
@@ -152,7 +161,10 @@ async def call_with_retries(
                 retries += 1
                 continue
             if breaker is not None:
-                breaker.record_failure(failure)
+                if failure.endpoint:
+                    breaker.record_failure(failure)
+                else:
+                    breaker.record_success()
             return RetryOutcome(None, failure, retries, elapsed)
         elapsed = time.perf_counter() - start
         if breaker is not None:

@@ -12,6 +12,14 @@ property of a request) while a re-run of the same sequence of requests meets the
 
 Fault kinds: ``429`` (with ``Retry-After``), ``500``, ``timeout`` (the server holds the request until the
 client gives up or ``hang_s`` passes) and ``malformed`` (status 200 with a truncated JSON body).
+
+Capacity (``slots``, ``tokens_per_s``): like llama.cpp's server or Ollama on a laptop, the server generates
+at most ``slots`` replies at once and queues the rest in arrival order; a reply of n completion tokens
+occupies its slot for n / ``tokens_per_s`` seconds, and a client that hangs up does not free the slot (the
+server keeps generating the abandoned reply, as llama.cpp does). This is how the adaptive concurrency of the
+client is tested and benchmarked in seconds. Like real servers, a reply longer than the request's
+``max_tokens`` is cut there (``finish_reason: "length"``), and a prompt over ``max_prompt_tokens`` is a 400
+``context_length_exceeded``.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llmsde.errors import ConfigError
+from llmsde.providers._server_slots import Slots, max_tokens_of
 from llmsde.providers.server_reject import REJECTABLE_PARAMS, parse_rejected_params, rejected_response
 from llmsde.types import ChatMessage
 
@@ -79,6 +88,12 @@ class ServerOptions:
     """Value of the ``Retry-After`` header sent with injected 429s."""
     hang_s: float = 120.0
     """How long a ``timeout`` fault holds the request if the client does not hang up first."""
+    slots: int | None = None
+    """Replies generated at once; further requests wait in arrival order. None: no limit."""
+    tokens_per_s: float | None = None
+    """Generation speed per slot: a reply of n completion tokens takes n / tokens_per_s seconds more."""
+    max_prompt_tokens: int | None = None
+    """Prompts longer than this get HTTP 400 ``context_length_exceeded``. None: no limit."""
     model_id: str = "llmsde-surrogate-1"
     """The model id the server reports in every answer (requests may name any model)."""
     api_key: str | None = None
@@ -95,6 +110,8 @@ class ServerOptions:
         if self.latency_s < 0 or self.jitter_s < 0 or self.retry_after_s < 0 or self.hang_s < 0:
             raise ConfigError("latency, jitter, retry-after and hang times must be >= 0", "pass seconds, e.g. 0.2")
         parse_rejected_params(",".join(self.reject_params))
+        if (self.slots is not None and self.slots < 1) or (self.tokens_per_s is not None and self.tokens_per_s <= 0):
+            raise ConfigError("slots must be >= 1 and tokens per second > 0", "e.g. --slots 1 --tokens-per-s 200")
         unknown = sorted(set(self.fail_kinds) - set(FAULT_KINDS))
         if unknown or (self.fail_rate > 0 and not self.fail_kinds):
             raise ConfigError(
@@ -112,10 +129,12 @@ def parse_fault_kinds(text: str) -> tuple[str, ...]:
     return kinds
 
 
-def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> Response:
+def _error(
+    status: int, message: str, kind: str, headers: dict[str, str] | None = None, code: str | None = None
+) -> Response:
     from starlette.responses import JSONResponse
 
-    body = {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code or str(status)}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -171,6 +190,7 @@ def build_app(options: ServerOptions) -> Starlette:
     from starlette.routing import Route
 
     faults = _Faults(options)
+    slots = Slots(options.slots, options.tokens_per_s)
 
     def unauthorised(request: Request) -> Response | None:
         if options.api_key is None:
@@ -209,10 +229,14 @@ def build_app(options: ServerOptions) -> Starlette:
             return _error(400, "streaming is not supported by llmsde serve", "invalid_request_error")
         if (refused := rejected_response(body, options.reject_params, options.model_id)) is not None:
             return refused
+        prompt_tokens = sum(_approx_tokens(m.content) for m in messages)
+        if options.max_prompt_tokens is not None and prompt_tokens > options.max_prompt_tokens:
+            text = f"maximum context length is {options.max_prompt_tokens} tokens; the prompt has {prompt_tokens}"
+            return _error(400, text, "invalid_request_error", code="context_length_exceeded")
         delay, fault = faults.draw(raw)
         if fault == "timeout":
             return await hang(request)
-        if delay > 0:
+        if fault is not None and delay > 0:
             await asyncio.sleep(delay)
         if fault == "429":
             wait = f"{options.retry_after_s:g}"
@@ -226,8 +250,11 @@ def build_app(options: ServerOptions) -> Starlette:
         temperature = body.get("temperature")
         temperature = 0.7 if not isinstance(temperature, int | float) else float(temperature)
         text = options.reply(messages, seed, temperature)
-        prompt_tokens = sum(_approx_tokens(m.content) for m in messages)
+        finish_reason, limit = "stop", max_tokens_of(body)
+        if limit is not None and _approx_tokens(text) > limit:
+            text, finish_reason = text[: 4 * limit], "length"
         completion_tokens = _approx_tokens(text)
+        await slots.generate(delay, completion_tokens)
         return JSONResponse(
             {
                 "id": "chatcmpl-" + hashlib.sha256(raw).hexdigest()[:24],
@@ -235,7 +262,9 @@ def build_app(options: ServerOptions) -> Starlette:
                 "created": int(time.time()),
                 "model": options.model_id,
                 "system_fingerprint": "fp_llmsde_" + hashlib.sha256(options.model_id.encode()).hexdigest()[:8],
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
+                ],
                 "usage": {
                     "prompt_tokens": prompt_tokens,
                     "completion_tokens": completion_tokens,

@@ -7,14 +7,23 @@ from __future__ import annotations
 
 from llmsde.runner.events import Progress, ProgressCallback
 from llmsde.runner.plan import call_seed, plan_sessions, session_id, session_seed
-from llmsde.runner.scheduler import default_score_slots, execute_run
-from llmsde.runner.session import ChainState, RunContext, initial_messages, rebuild_state, trim_history
+from llmsde.runner.scheduler import RunOutcome, default_score_slots, execute_run
+from llmsde.runner.session import (
+    ChainState,
+    RunContext,
+    advance,
+    initial_messages,
+    rebuild_state,
+    trim_history,
+)
 
 __all__ = [
     "ChainState",
     "Progress",
     "ProgressCallback",
     "RunContext",
+    "RunOutcome",
+    "advance",
     "call_seed",
     "default_score_slots",
     "execute_run",

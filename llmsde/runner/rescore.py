@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from llmsde._atomic import write_text_atomic
 from llmsde.config import build_config
 from llmsde.errors import RunDirError
+from llmsde.runner.session import FINISH_NOTES
 from llmsde.runner.study import _versions, new_run_id
 from llmsde.store.sqlite import IterationRecord, RunManifest, RunStore, utc_now
 
@@ -78,7 +79,9 @@ def _new_record(rec: dict[str, Any], result: ScoreResult | None) -> IterationRec
         scores = (rec["security"], rec["efficiency"], rec["functionality"])
         reason, raw = rec["reason"], {}
     else:
-        scores, reason, raw = result.vector, result.reason, result.raw
+        note = FINISH_NOTES.get(rec.get("finish_reason") or "")
+        scores, raw = result.vector, result.raw
+        reason = "; ".join(r for r in (note, result.reason) if r) or None
     return IterationRecord(
         session_id=rec["session_id"],
         k=rec["k"],
@@ -98,6 +101,7 @@ def _new_record(rec: dict[str, Any], result: ScoreResult | None) -> IterationRec
         model_id=rec["model_id"],
         system_fingerprint=rec["system_fingerprint"],
         error=rec["error"],
+        finish_reason=rec.get("finish_reason"),
     )
 
 

@@ -3,11 +3,12 @@
 ``concurrency`` sessions per model are in flight at once (so at most that many calls per model endpoint, and
 a slow endpoint never holds another model's sessions back); scoring goes to an executor
 (``llmsde.runner.executors``), which bounds it separately: one per core locally, a few per actor on Ray.
-Every commit happens in the event-loop thread through the single store connection. When a model's circuit
-breaker opens (:class:`~llmsde.errors.ProviderError`), that model's sessions stop where they are (each at its
-next call) and those not started are left for ``--resume``; the other models' sessions go on. A refused call
-of the ``--max-cost`` budget (:class:`~llmsde.errors.BudgetExceeded`) stops every session the same way. The
-first such error propagates once the rest has finished: the store stays consistent and resumable.
+Every commit happens in the event-loop thread through the single store connection. A session whose endpoint
+fails (:class:`~llmsde.providers.base.EndpointUnavailable`) stops at that iteration, uncommitted; the other
+sessions go on (when a provider's breaker is open, each of its sessions stops at its next call at once, while
+other models' sessions continue), and the outcome lists the sessions that wait, so the run ends ``incomplete``
+and ``--resume`` redoes them. A refused call of the ``--max-cost`` budget (:class:`~llmsde.errors.BudgetExceeded`)
+stops every session and propagates once the rest has finished: the store stays consistent and resumable.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import asyncio
 import inspect
 import time
 from collections.abc import Callable, Mapping
-from typing import cast
+from typing import NamedTuple, cast
 
 from llmsde.config import StudyConfig
-from llmsde.errors import BudgetExceeded, LlmsdeError, ProviderError
+from llmsde.errors import BudgetExceeded, LlmsdeError
 from llmsde.providers.base import Provider
 from llmsde.runner.events import Progress, ProgressCallback
 from llmsde.runner.executors import Executor, LocalExecutor, ScoreFn, ScorerLike, default_score_slots
@@ -27,7 +28,18 @@ from llmsde.runner.session import ChainState, RunContext, StrategyLike, rebuild_
 from llmsde.store.sqlite import IterationRecord, RunStore, SessionRow
 from llmsde.tasks.model import Task
 
-__all__ = ["default_score_slots", "execute_run"]
+__all__ = ["RunOutcome", "default_score_slots", "execute_run"]
+
+
+class RunOutcome(NamedTuple):
+    """What one invocation of :func:`execute_run` did."""
+
+    new_iterations: int
+    """Iterations committed by this invocation."""
+    waiting: tuple[str, ...]
+    """Sessions stopped by an endpoint failure, in plan order; ``--resume`` continues them."""
+    endpoint_error: str | None
+    """One line naming the endpoint and its failure (the breaker's, else the last one) when a session waits."""
 
 
 def _score_fn(scorer: ScorerLike | Executor | ScoreFn, slots: int | None) -> ScoreFn:
@@ -89,8 +101,8 @@ async def execute_run(
     *,
     on_progress: ProgressCallback | None = None,
     score_slots: int | None = None,
-) -> int:
-    """Run every session of ``store`` that is not done; return the number of iterations committed.
+) -> RunOutcome:
+    """Run every session of ``store`` that is not done, as far as the endpoint lets each go.
 
     ``provider`` maps each model label to its provider (a single provider serves the label ``""``). Works the
     same for a fresh run and a resumed one: each session's state is rebuilt from what is stored. ``scorer`` is
@@ -117,20 +129,27 @@ async def execute_run(
         state = rebuild_state(store.session_iterations(session.session_id), settings[session.model].history)
         queues.setdefault(session.model, asyncio.Queue()).put_nowait((session, state))
     tracker.emit()
-    stopped: dict[str, LlmsdeError] = {}
-    """Model label (or ``*`` for the budget) -> the error that stopped its sessions."""
+    budget: list[BudgetExceeded] = []
+    stopped: dict[int, str] = {}
+    messages: list[str] = []
+    breaker_messages: list[str] = []
 
     async def worker(queue: asyncio.Queue[tuple[SessionRow, ChainState]]) -> None:
         while not queue.empty():
             session, state = queue.get_nowait()
-            if "*" in stopped or session.model in stopped:
+            if budget:
                 continue
             try:
-                await run_session(ctx, session, state)
+                failure = await run_session(ctx, session, state)
             except BudgetExceeded as err:
-                stopped.setdefault("*", err)
-            except ProviderError as err:
-                stopped.setdefault(session.model, err)
+                budget.append(err)
+                continue
+            if failure is not None:
+                stopped[session.ordinal] = session.session_id
+                where = "" if failure.endpoint in failure.message else f"{failure.endpoint}: "
+                messages.append(f"{where}{failure.message}")
+                if failure.breaker_open:
+                    breaker_messages.append(messages[-1])
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -139,9 +158,11 @@ async def execute_run(
                     group.create_task(worker(queue))
     except BaseExceptionGroup as group_error:
         raise _first_cause(group_error) from None
-    if stopped:
-        raise stopped.get("*") or next(iter(stopped.values()))
-    return tracker.new
+    if budget:
+        raise budget[0]
+    waiting = tuple(stopped[o] for o in sorted(stopped))
+    last = breaker_messages or messages
+    return RunOutcome(tracker.new, waiting, last[-1] if last else None)
 
 
 def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -1,10 +1,14 @@
 """One session: a chain of T+1 iterations, each prompt -> provider -> extracted code -> scores -> commit.
 
-A failed call or a scorer crash is recorded on its iteration (``error`` set, scores missing) and the chain
-goes on from the last code it had; only :class:`~llmsde.errors.ProviderError` (the circuit breaker) escapes,
-and it stops the whole run. The chain state lives in :class:`ChainState` and is rebuilt from the store on
-resume with the same rules the live chain follows, so a resumed session continues exactly as an
-uninterrupted one would.
+What the model did is data: a reply without code, cut at ``max_tokens`` or refused, a context-length error,
+and a scorer crash are committed with a reason and the chain goes on from the last code it had. What the
+endpoint did is not: :class:`~llmsde.providers.base.EndpointUnavailable` stops the session at that k
+without committing it (the iterations before it are committed in order), so ``--resume`` redoes exactly
+that call and no trajectory has a hole the endpoint made.
+
+The chain state lives in :class:`ChainState`. :func:`advance` is the one rule that moves it on after an
+iteration; the live loop applies it to each new iteration and :func:`rebuild_state` to the stored ones, so a
+resumed session continues exactly as an uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -17,19 +21,21 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from llmsde.config import ProviderConfig, StudyConfig
-from llmsde.providers.base import Provider
+from llmsde.providers.base import EndpointUnavailable, Provider
 from llmsde.runner.executors.base import Scored, ScoreFn, ScorerLike
 from llmsde.runner.plan import call_seed
-from llmsde.scoring.result import ScoreResult
 from llmsde.store.sqlite import IterationRecord, SessionRow, utc_now
 from llmsde.tasks.model import Task
 from llmsde.types import ChatMessage, GenerationParams
 
 __all__ = [
+    "FINISH_NOTES",
+    "SCORER_ERROR",
     "ChainState",
     "RunContext",
     "ScorerLike",
     "StrategyLike",
+    "advance",
     "build_messages",
     "initial_messages",
     "rebuild_state",
@@ -39,6 +45,12 @@ __all__ = [
 
 CHARS_PER_TOKEN = 4
 """Rough size estimate used to keep a ``history = "full"`` conversation inside the model's context."""
+
+SCORER_ERROR = "scorer error: "
+"""Prefix of ``error`` when the scorer crashed; the model did reply, so its reply stays in the history."""
+
+FINISH_NOTES = {"length": "reply cut at max_tokens", "content_filter": "refusal", "refusal": "refusal"}
+"""The reason an iteration records for a reply that ended other than normally (by ``finish_reason``)."""
 
 
 class StrategyLike(Protocol):
@@ -128,18 +140,38 @@ def build_messages(
     return trim_history(turn, budget)
 
 
-def rebuild_state(iterations: Sequence[Mapping[str, Any]], history: str) -> ChainState:
-    """The chain state after the committed iterations (ordered by k), by the rules of :func:`run_session`.
+def advance(
+    state: ChainState,
+    *,
+    prompt: Sequence[Mapping[str, str]] | None,
+    response: str | None,
+    code: str | None,
+    error: str | None,
+    history: str,
+) -> None:
+    """Move the chain on past one iteration, as the live loop and :func:`rebuild_state` both do.
 
-    The code is the last code extracted; the history is the prompt and reply of the last successful call.
+    The next prompt continues from the last code extracted. With ``history = "full"`` the conversation becomes
+    this iteration's prompt plus the model's reply, whenever the model replied: also when the scorer crashed
+    on it, but not after a call the model could not answer (a context-length error: no reply, ``response``
+    None; stores written before that rule have an empty reply and a non-scorer ``error``).
     """
-    state = ChainState(next_k=len(iterations))
+    state.next_k += 1
+    if code is not None:
+        state.code = code
+    replied = response is not None and (error is None or error.startswith(SCORER_ERROR))
+    if history == "full" and prompt is not None and replied:
+        sent = [ChatMessage(m["role"], m["content"]) for m in prompt]  # type: ignore[arg-type]
+        state.history = [*sent, ChatMessage("assistant", response or "")]
+
+
+def rebuild_state(iterations: Sequence[Mapping[str, Any]], history: str) -> ChainState:
+    """The chain state after the committed iterations (ordered by k): :func:`advance` applied to each."""
+    state = ChainState()
     for it in iterations:
-        if it["code"] is not None:
-            state.code = it["code"]
-        if history == "full" and it["prompt"] is not None and it["error"] is None:
-            sent = [ChatMessage(m["role"], m["content"]) for m in it["prompt"]]
-            state.history = sent + [ChatMessage("assistant", it["response"] or "")]
+        advance(
+            state, prompt=it["prompt"], response=it["response"], code=it["code"], error=it["error"], history=history
+        )
     return state
 
 
@@ -148,22 +180,15 @@ async def _score(ctx: RunContext, code: str | None, task: Task) -> Scored:
 
 
 async def _score_and_commit(
-    ctx: RunContext,
-    record: IterationRecord,
-    code: str | None,
-    task: Task,
-    failed: ScoreResult | None,
-    error: str | None,
-    previous: asyncio.Task[None] | None,
-    last: bool,
+    ctx: RunContext, record: IterationRecord, task: Task, previous: asyncio.Task[None] | None, last: bool
 ) -> None:
-    """Score one iteration, wait until the one before it is committed, then commit it: order is kept."""
-    worker: str | None = None
-    if failed is None:
-        outcome = await _score(ctx, code, task)
-        result, error, worker = outcome.result, outcome.error, outcome.worker
-    else:
-        result = failed
+    """Score one iteration, wait until the one before it is committed, then commit it: order is kept.
+
+    ``record.reason`` and ``record.error`` hold what the call said (cut at max_tokens, context length); the
+    scorer's reason and error are added to them.
+    """
+    outcome = await _score(ctx, record.code, task)
+    result, score_error = outcome.result, outcome.error
     if previous is not None:
         await previous
     security, efficiency, functionality = result.vector
@@ -172,80 +197,93 @@ async def _score_and_commit(
         security=security,
         efficiency=efficiency,
         functionality=functionality,
-        reason=result.reason,
+        reason="; ".join(r for r in (record.reason, result.reason) if r) or None,
         raw=result.raw,
-        error=error,
-        worker=worker,
+        error="; ".join(e for e in (record.error, score_error) if e) or None,
+        worker=outcome.worker,
         scored_at=utc_now(),
     )
     ctx.commit(scored, last)
 
 
-async def run_session(ctx: RunContext, session: SessionRow, state: ChainState) -> None:
+def _params(pcfg: ProviderConfig, session: SessionRow, k: int) -> GenerationParams:
+    return GenerationParams(
+        model=pcfg.model,
+        temperature=None if pcfg.temperature == "omit" else pcfg.temperature,
+        top_p=None if pcfg.top_p == "omit" else pcfg.top_p,
+        max_tokens=pcfg.max_tokens,
+        seed=call_seed(session.seed, k),
+        extra=dict(pcfg.extra),
+    )
+
+
+async def _call(
+    ctx: RunContext, session: SessionRow, task: Task, strategy: StrategyLike, state: ChainState
+) -> IterationRecord:
+    """Iteration ``state.next_k``'s call, as an unscored record; EndpointUnavailable passes through."""
+    k = state.next_k
+    provider, pcfg = ctx.model_settings(session.model)
+    messages = build_messages(pcfg, task, strategy, state, session.seed)
+    completion = await provider.complete(messages, _params(pcfg, session, k))
+    answered = completion.error is None
+    note = completion.error.split(":", 1)[0] if completion.error else FINISH_NOTES.get(completion.finish_reason or "")
+    return IterationRecord(
+        session.session_id,
+        k,
+        math.nan,
+        math.nan,
+        math.nan,
+        prompt=[m.to_dict() for m in messages],
+        response=completion.text if answered else None,
+        code=ctx.extract(completion.text, task.entry_point) if answered else None,
+        reason=note,
+        prompt_tokens=completion.usage.prompt_tokens,
+        completion_tokens=completion.usage.completion_tokens,
+        latency_s=completion.latency_s,
+        retries=completion.retries,
+        cost_usd=completion.cost_usd,
+        model_id=completion.model or None,
+        system_fingerprint=completion.system_fingerprint,
+        error=completion.error,
+        finish_reason=completion.finish_reason,
+    )
+
+
+async def run_session(ctx: RunContext, session: SessionRow, state: ChainState) -> EndpointUnavailable | None:
     """Run a session from ``state.next_k`` to T, committing each iteration as soon as it is scored.
 
     The next prompt depends only on the code extracted so far, never on scores, so iteration k is scored while
     the call for k+1 is already in flight; commits still happen strictly in order of k, one transaction each. A
-    crash loses at most the in-flight iterations, and resume replays them identically.
+    crash loses at most the in-flight iterations, and resume replays them identically. Returns the endpoint
+    failure that stopped the session early (after committing every iteration before it), else None.
     """
     task = ctx.tasks[session.task_id]
     strategy = ctx.strategies[session.strategy]
     last_k = ctx.config.iterations
-    provider, pcfg = ctx.model_settings(session.model)
     pending: asyncio.Task[None] | None = None
+    stopped: EndpointUnavailable | None = None
     try:
         while state.next_k <= last_k:
             if pending is not None and pending.done():
                 pending.result()
             k = state.next_k
-            failed: ScoreResult | None = None
-            error: str | None = None
             if k == 0 and task.seed_code is not None:
-                code: str | None = task.seed_code
-                record = IterationRecord(session.session_id, 0, math.nan, math.nan, math.nan, code=code)
-                state.code = code
+                record = IterationRecord(session.session_id, 0, math.nan, math.nan, math.nan, code=task.seed_code)
             else:
-                messages = build_messages(pcfg, task, strategy, state, session.seed)
-                params = GenerationParams(
-                    model=pcfg.model,
-                    temperature=None if pcfg.temperature == "omit" else pcfg.temperature,
-                    top_p=None if pcfg.top_p == "omit" else pcfg.top_p,
-                    max_tokens=pcfg.max_tokens,
-                    seed=call_seed(session.seed, k),
-                    extra=dict(pcfg.extra),
-                )
-                completion = await provider.complete(messages, params)
-                code = None
-                if completion.error is not None:
-                    nan = math.nan
-                    failed, error = ScoreResult(nan, nan, nan, reason="provider call failed"), completion.error
-                else:
-                    code = ctx.extract(completion.text, task.entry_point)
-                    if code is not None:
-                        state.code = code
-                    if pcfg.history == "full":
-                        state.history = [*messages, ChatMessage("assistant", completion.text)]
-                record = IterationRecord(
-                    session.session_id,
-                    k,
-                    math.nan,
-                    math.nan,
-                    math.nan,
-                    prompt=[m.to_dict() for m in messages],
-                    response=completion.text,
-                    code=code,
-                    prompt_tokens=completion.usage.prompt_tokens,
-                    completion_tokens=completion.usage.completion_tokens,
-                    latency_s=completion.latency_s,
-                    retries=completion.retries,
-                    cost_usd=completion.cost_usd,
-                    model_id=completion.model or None,
-                    system_fingerprint=completion.system_fingerprint,
-                )
-            pending = asyncio.create_task(
-                _score_and_commit(ctx, record, code, task, failed, error, pending, k == last_k)
+                try:
+                    record = await _call(ctx, session, task, strategy, state)
+                except EndpointUnavailable as err:
+                    stopped = err
+                    break
+            advance(
+                state,
+                prompt=record.prompt,
+                response=record.response,
+                code=record.code,
+                error=record.error,
+                history=ctx.model_settings(session.model)[1].history,
             )
-            state.next_k = k + 1
+            pending = asyncio.create_task(_score_and_commit(ctx, record, task, pending, k == last_k))
         if pending is not None:
             await pending
     except asyncio.CancelledError:
@@ -259,3 +297,4 @@ async def run_session(ctx: RunContext, session: SessionRow, state: ChainState) -
             with contextlib.suppress(Exception):
                 await pending
         raise
+    return stopped

@@ -13,7 +13,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from llmsde.config import ProviderConfig, StudyConfig, build_config
-from llmsde.errors import BudgetExceeded, ProviderError, RunDirError
+from llmsde.errors import BudgetExceeded, RunDirError
 from llmsde.providers.base import Provider
 from llmsde.runner.budget import run_usage, spend_text
 from llmsde.runner.events import ProgressCallback
 from llmsde.runner.executors import Executor, common_isolation, open_executor
 from llmsde.runner.plan import plan_sessions
-from llmsde.runner.scheduler import execute_run
+from llmsde.runner.scheduler import RunOutcome, execute_run
 from llmsde.runner.session import StrategyLike
 from llmsde.store.sqlite import RunManifest, RunStore
 from llmsde.tasks.model import Task
@@ -60,7 +60,8 @@ class RunSummary:
     run_dir: str
     run_id: str
     status: str
-    """``complete``, or ``stopped`` when interrupted (resumable)."""
+    """``complete``; ``incomplete`` when sessions wait for an endpoint that failed (resumable, CLI exit 1); or
+    ``stopped`` when interrupted (resumable)."""
     sessions: int
     sessions_done: int
     iterations: int
@@ -77,12 +78,21 @@ class RunSummary:
     executor: str = "local"
     workers: tuple[str, ...] = ()
     """``<label> <isolation level>`` of each worker that scored in this invocation."""
+    sessions_waiting: tuple[str, ...] = ()
+    """Sessions stopped by an endpoint failure in this invocation; ``--resume`` redoes their next iteration."""
+    endpoint_error: str | None = None
+    """The last endpoint failure (one line) when sessions wait."""
+    concurrency: dict[str, Any] = field(default_factory=dict)
+    """``sessions``: the ceiling of sessions in flight (per model); ``endpoints``: per endpoint, the requests in
+    flight its adaptive limit ``settled`` on, its ``ceiling``, ``peak_in_flight``, ``overloads`` and
+    ``timeouts``."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (the ``--json`` output of ``llmsde run``)."""
         data = asdict(self)
         data["isolation_warnings"] = list(self.isolation_warnings)
         data["workers"] = list(self.workers)
+        data["sessions_waiting"] = list(self.sessions_waiting)
         return data
 
 
@@ -192,6 +202,23 @@ def _exclusive(run_dir: Path) -> Iterator[None]:
         yield
 
 
+def _concurrency(config: StudyConfig, providers: Iterable[Provider]) -> dict[str, Any]:
+    """The session ceiling and, per endpoint that reports one, the concurrency its adaptive limit settled on.
+
+    An endpoint's ceiling is the lower of its ``max_in_flight`` and the sessions in flight (``--concurrency``,
+    per model): each session has at most one call in flight.
+    """
+    endpoints = []
+    for provider in providers:
+        report = getattr(getattr(provider, "inner", provider), "concurrency_report", None)
+        if callable(report):
+            endpoint = report()
+            endpoint["ceiling"] = min(endpoint["ceiling"], config.concurrency)
+            endpoint["settled"] = min(endpoint["settled"], endpoint["ceiling"])
+            endpoints.append(endpoint)
+    return {"sessions": config.concurrency, "endpoints": endpoints}
+
+
 def _execute(
     store: RunStore,
     config: StudyConfig,
@@ -199,12 +226,12 @@ def _execute(
     executor: Executor,
     providers: Mapping[str, Provider],
     on_progress: ProgressCallback | None,
-) -> None:
+) -> RunOutcome:
     from llmsde.scoring.extract import extract_code
 
-    async def main() -> None:
+    async def main() -> RunOutcome:
         try:
-            await execute_run(
+            return await execute_run(
                 store,
                 config,
                 providers,
@@ -219,7 +246,7 @@ def _execute(
                 await provider.aclose()
 
     try:
-        asyncio.run(main())
+        outcome = asyncio.run(main())
     except BudgetExceeded as err:
         store.finish("stopped")
         spent = store.usage_totals()["cost_usd"] or 0.0
@@ -228,19 +255,22 @@ def _execute(
             f"stopped before the next call, every scored iteration is stored in {store.run_dir}",
             f"continue with `llmsde run --resume {store.run_dir} --max-cost USD` and a larger budget",
         ) from err
-    except ProviderError as err:
-        store.finish("stopped")
-        raise ProviderError(
-            f"{err.message}; run stopped, every scored iteration is stored in {store.run_dir}",
-            f"fix the endpoint, then `llmsde run --resume {store.run_dir}`",
-        ) from err
     except BaseException:
         store.finish("stopped")
         raise
-    store.finish("complete")
+    store.finish("incomplete" if outcome.waiting else "complete")
+    return outcome
 
 
-def _summary(store: RunStore, new: int, started: float, resumed: bool, executor: Executor | None = None) -> RunSummary:
+def _summary(
+    store: RunStore,
+    new: int,
+    started: float,
+    resumed: bool,
+    executor: Executor | None = None,
+    outcome: RunOutcome | None = None,
+    **extra: Any,
+) -> RunSummary:
     counts, manifest = store.counts(), store.manifest()
     return RunSummary(
         run_dir=str(store.run_dir),
@@ -258,6 +288,9 @@ def _summary(store: RunStore, new: int, started: float, resumed: bool, executor:
         usage=run_usage(store),
         executor=executor.kind if executor is not None else "local",
         workers=_worker_lines(executor),
+        sessions_waiting=outcome.waiting if outcome else (),
+        endpoint_error=outcome.endpoint_error if outcome else None,
+        **extra,
     )
 
 
@@ -284,8 +317,10 @@ def _run(
         workers = _worker_lines(executor)
         total = n * (config.iterations + 1)
         on_start(RunStart(str(store.run_dir), n, total, level, warnings, resumed, executor.kind, workers))
-    _execute(store, config, parts, executor, providers, on_progress)
-    return _summary(store, store.counts()["iterations"] - before, started, resumed, executor)
+    outcome = _execute(store, config, parts, executor, providers, on_progress)
+    new = store.counts()["iterations"] - before
+    concurrency = _concurrency(config, providers.values())
+    return _summary(store, new, started, resumed, executor, outcome, concurrency=concurrency)
 
 
 def start_study(

@@ -13,7 +13,8 @@ __all__ = ["ScoreResult"]
 class ScoreResult:
     """Scores in [0, 10] for (security, efficiency, functionality); NaN marks a missing score.
 
-    Code that does not parse or import gets functionality 0 and NaN for the other two, with ``reason`` saying why.
+    Code that does not parse gets functionality 0 and NaN for the other two; code that parses but does not import
+    (or lacks the entry point) keeps its security score, since bandit is static. ``reason`` says why.
     """
 
     security: float

@@ -85,6 +85,9 @@ class Scorer:
     def score(self, code: str | None, task: Task) -> ScoreResult:
         """Score one candidate. Never raises for bad code: failures become NaN scores with a reason.
 
+        Security is static (bandit reads the source), so it is scored for all code that parses, also when the
+        import fails or the entry point is missing; only code that does not parse has no security score.
+
         Broken code scores functionality 0 only when the task has tests; for a task without tests functionality
         is missing whatever the code, so a test-less objective stays missing in every state and ``fit`` can hold
         it instead of mixing zeros with gaps.
@@ -101,9 +104,11 @@ class Scorer:
             "output": result.output[:_MAX_OUTPUT_CHARS],
             "output_truncated": result.truncated,
         }
-        if not result.import_ok:
-            return ScoreResult(_NAN, _NAN, broken, reason=f"import failed: {result.import_error}", raw=raw)
         reasons: list[str] = []
+        if not result.import_ok:
+            reasons.append(f"import failed: {result.import_error}")
+            security = self._security(code, raw, reasons)
+            return ScoreResult(security, _NAN, broken, reason="; ".join(reasons), raw=raw)
         tests = judge_tests(task, result.ops[: len(task.tests)])
         raw["tests"] = tests
         functionality = 10.0 * sum(t["passed"] for t in tests) / len(tests) if tests else _NAN

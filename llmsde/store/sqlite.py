@@ -324,6 +324,7 @@ class RunStore:
             conn.execute("UPDATE run SET resumes = resumes + 1, status = 'running', ended_at = NULL WHERE id = 1")
 
     def finish(self, status: str) -> None:
-        """Record how this invocation ended: ``complete``, ``stopped`` (resumable) or ``failed``."""
+        """Record how this invocation ended: ``complete``, ``incomplete`` (sessions wait for an endpoint that
+        failed; resumable), ``stopped`` (interrupted; resumable) or ``failed``."""
         with self._transaction() as conn:
             conn.execute("UPDATE run SET status = ?, ended_at = ? WHERE id = 1", (status, utc_now()))

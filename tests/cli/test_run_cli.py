@@ -37,6 +37,8 @@ def test_json_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert {"run_dir", "sessions", "iterations", "failed_iterations", "wall_s"} <= summary.keys()
     assert (summary["sessions"], summary["iterations"], summary["status"]) == (2, 4, "complete")
     assert Path(summary["run_dir"]).is_dir() and summary["wall_s"] > 0
+    assert summary["sessions_waiting"] == [] and summary["endpoint_error"] is None
+    assert summary["concurrency"] == {"sessions": 8, "endpoints": []}, "the offline surrogate has no endpoint"
 
 
 def test_unknown_key_strategy_task_exit_2_with_choices(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,13 +8,13 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 
 import pytest
 
 from llmsde.config import PriceConfig, ProviderConfig
-from llmsde.errors import ConfigError, ProviderError
+from llmsde.errors import ConfigError
 from llmsde.providers import make_provider
+from llmsde.providers.base import EndpointUnavailable
 from llmsde.providers.limits import EndpointLimits, estimate_tokens
 from llmsde.providers.openai_compat import OpenAIProvider, is_loopback_url
 from llmsde.providers.server import ServerOptions, serve_in_thread
@@ -140,24 +140,24 @@ def _dead_url() -> str:
     return f"http://127.0.0.1:{port}/v1"
 
 
-def test_endpoint_down_opens_breaker_within_bound() -> None:
+def test_endpoint_down_raises_then_opens_breaker_within_bound() -> None:
     provider = provider_for(_dead_url(), max_retries=2, breaker_failures=3)
-    finished: list[Completion] = []
+    failures: list[EndpointUnavailable] = []
 
     async def go() -> None:
         try:
             for i in range(10):
-                finished.append(await provider.complete([ChatMessage("user", f"x = {i}")], GenerationParams()))
+                with pytest.raises(EndpointUnavailable) as info:
+                    await provider.complete([ChatMessage("user", f"x = {i}")], GenerationParams())
+                failures.append(info.value)
         finally:
             await provider.aclose()
 
-    with pytest.raises(ProviderError) as info:
-        asyncio.run(go())
-    assert len(finished) == 2 and all(c.error and "connection" in c.error for c in finished)
-    assert all(c.retries == 2 for c in finished)
-    line = info.value.one_line()
-    assert "\n" not in line and "3 calls in a row" in line and "127.0.0.1" in line
-    assert info.value.exit_code == 1
+    asyncio.run(go())
+    assert [f.breaker_open for f in failures] == [False, False] + [True] * 8
+    assert all("connection" in f.message and "127.0.0.1" in f.endpoint for f in failures[:2])
+    assert "\n" not in failures[2].message and "3 calls in a row" in failures[2].message
+    assert all(f is failures[2] for f in failures[3:]), "an open breaker refuses at once, without new attempts"
 
 
 def test_breaker_stops_concurrent_calls_against_a_dead_endpoint() -> None:
@@ -171,26 +171,53 @@ def test_breaker_stops_concurrent_calls_against_a_dead_endpoint() -> None:
             await provider.aclose()
 
     outcomes = asyncio.run(go())
-    errors = [o for o in outcomes if isinstance(o, ProviderError)]
-    assert errors and all(isinstance(o, ProviderError | Completion) for o in outcomes)
-    assert sum(isinstance(o, Completion) for o in outcomes) < 40
+    assert all(isinstance(o, EndpointUnavailable) for o in outcomes)
+    assert sum(o.breaker_open for o in outcomes if isinstance(o, EndpointUnavailable)) >= 36
 
 
-def test_client_errors_are_not_retried_and_key_never_leaks(
+def test_a_rejected_key_opens_the_breaker_at_once_and_never_leaks(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     caplog.set_level(logging.DEBUG)
-    with serve_in_thread(ServerOptions(reply=CountingReply(), api_key="the-right-key")) as url:
-        provider = provider_for(url, breaker_failures=2)
-        results = ask(provider, ["z = 1"])
-        with pytest.raises(ProviderError) as info:
-            ask(provider, ["z = 2"])
-    [c] = results
-    assert c.error is not None and "HTTP 401" in c.error and c.retries == 0
-    visible = [repr(c), str(asdict(c)), info.value.one_line(), repr(info.value), repr(provider), caplog.text]
+    reply = CountingReply()
+    with serve_in_thread(ServerOptions(reply=reply, api_key="the-right-key")) as url:
+        provider = provider_for(url, breaker_failures=5)
+        with pytest.raises(EndpointUnavailable) as info:
+            ask(provider, ["z = 1"])
+    assert info.value.breaker_open and "HTTP 401" in info.value.message and "failed a call" in info.value.message
+    visible = [info.value.message, repr(info.value), repr(provider), caplog.text]
     for text in visible:
         assert FAKE_KEY not in text and "LEAKCHECK" not in text
+
+
+def test_context_length_error_is_data_never_retried_and_keeps_the_breaker_closed() -> None:
+    reply = CountingReply()
+    with serve_in_thread(ServerOptions(reply=reply, max_prompt_tokens=50)) as url:
+        provider = provider_for(url, breaker_failures=2)
+        results = ask(provider, ["q" * 400] * 3 + ["short = 1"])
+    assert [c.error is not None for c in results] == [True, True, True, False]
+    for c in results[:3]:
+        assert c.error is not None and c.error.startswith("context length exceeded: HTTP 400")
+        assert c.retries == 0 and c.text == ""
+    assert results[3].finish_reason == "stop" and reply.answered == {"short = 1": 1}
+
+
+def test_a_reply_cut_at_max_tokens_reports_finish_reason_length(surrogate_server: str) -> None:
+    provider = provider_for(surrogate_server)
+    messages = [ChatMessage("user", "```python\ndef f(x):\n    return x\n```\nMake it faster.")]
+
+    async def go() -> tuple[Completion, Completion]:
+        try:
+            short = await provider.complete(messages, GenerationParams(max_tokens=5, seed=1))
+            full = await provider.complete(messages, GenerationParams(seed=1))
+            return short, full
+        finally:
+            await provider.aclose()
+
+    short, full = asyncio.run(go())
+    assert short.finish_reason == "length" and short.usage.completion_tokens <= 5
+    assert full.finish_reason == "stop" and full.text.startswith(short.text)
 
 
 def test_success_path_logs_no_key(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
@@ -240,15 +267,16 @@ def test_request_fields_from_params_and_config() -> None:
 
 def test_endpoint_limits_bound_concurrency_and_rate() -> None:
     async def go() -> tuple[int, bool]:
-        limits = EndpointLimits(max_in_flight=3, requests_per_minute=4, tokens_per_minute=None)
+        limits = EndpointLimits(max_in_flight=3, requests_per_minute=4, tokens_per_minute=None, adaptive=False)
         active = peak = 0
 
         async def one() -> None:
             nonlocal active, peak
-            async with limits.slot(10):
+            async with limits.slot(10) as ticket:
                 active += 1
                 peak = max(peak, active)
                 await asyncio.sleep(0.01)
+                ticket.answered(5)
                 active -= 1
 
         await asyncio.gather(*(one() for _ in range(4)))

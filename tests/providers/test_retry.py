@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from llmsde.errors import ProviderError
+from llmsde.providers.base import EndpointUnavailable
 from llmsde.providers.retry import (
     CircuitBreaker,
     Failure,
+    RetryOutcome,
     RetryPolicy,
     call_with_retries,
     parse_retry_after,
@@ -108,13 +109,12 @@ def test_breaker_opens_after_threshold_consecutive_failed_calls() -> None:
     for _ in range(2):
         out = asyncio.run(call_with_retries(call, classify, policy, random.Random(0), breaker, SleepLog()))
         assert out.failure is not None
-    with pytest.raises(ProviderError) as info:
+    with pytest.raises(EndpointUnavailable) as info:
         asyncio.run(call_with_retries(call, classify, policy, random.Random(0), breaker, SleepLog()))
     assert calls[0] == 6
-    message = info.value.one_line()
-    assert "\n" not in message and "3 calls in a row" in message and "--resume" in message
-    assert info.value.exit_code == 1
-    with pytest.raises(ProviderError):
+    message = info.value.message
+    assert "\n" not in message and "3 calls in a row" in message and info.value.breaker_open
+    with pytest.raises(EndpointUnavailable):
         asyncio.run(call_with_retries(call, classify, policy, random.Random(0), breaker, SleepLog()))
     assert calls[0] == 6
 
@@ -145,3 +145,22 @@ def test_parse_retry_after(headers: dict[str, str], expected: float | None) -> N
     now = 1445412480.0  # 07:28:00 GMT on that day
     got = parse_retry_after(headers, now=now)
     assert got == pytest.approx(expected) if expected is not None else got is None
+
+
+def test_a_failure_about_the_request_resets_the_breaker_and_a_fatal_one_opens_it() -> None:
+    breaker = CircuitBreaker(2, "endpoint")
+    policy = RetryPolicy(0)
+
+    async def fail(failure: Failure) -> RetryOutcome[str]:
+        async def call() -> str:
+            raise Flaky(failure.retryable)
+
+        return await call_with_retries(call, lambda _e: failure, policy, random.Random(0), breaker, SleepLog())
+
+    asyncio.run(fail(Failure("HTTP 500", False)))
+    assert breaker.consecutive_failures == 1
+    out = asyncio.run(fail(Failure("context length exceeded", False, endpoint=False)))
+    assert out.failure is not None and not breaker.is_open and breaker.consecutive_failures == 0
+    with pytest.raises(EndpointUnavailable) as info:
+        asyncio.run(fail(Failure("HTTP 401: bad key", False, fatal=True)))
+    assert info.value.breaker_open and "failed a call" in info.value.message

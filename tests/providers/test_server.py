@@ -3,6 +3,7 @@ CLI."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from llmsde.errors import ConfigError
+from llmsde.providers._server_slots import Slots
 from llmsde.providers.server import FAULT_KINDS, ServerOptions, parse_fault_kinds, serve_in_thread
 from llmsde.types import ChatMessage
 
@@ -186,3 +188,42 @@ def test_cli_serve_bad_fault_kind_is_one_line_exit_2() -> None:
     assert proc.returncode == 2
     assert "teapot" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_slots_serve_in_arrival_order_and_a_hang_up_keeps_its_slot() -> None:
+    async def finish_order(slots: int | None) -> list[str]:
+        gate, done = Slots(slots, tokens_per_s=1000.0), []
+
+        async def one(name: str, tokens: int) -> None:
+            await gate.generate(0.0, tokens)
+            done.append(name)
+
+        await asyncio.gather(one("long", 100), one("short1", 1), one("short2", 1))
+        return done
+
+    assert asyncio.run(finish_order(1)) == ["long", "short1", "short2"]
+    assert asyncio.run(finish_order(None))[-1] == "long"
+
+    async def after_hang_up() -> float:
+        gate = Slots(1, tokens_per_s=1000.0)
+        start = time.monotonic()
+        abandoned = asyncio.ensure_future(gate.generate(0.0, 200))
+        await asyncio.sleep(0)
+        abandoned.cancel()
+        await gate.generate(0.0, 1)
+        return time.monotonic() - start
+
+    assert asyncio.run(after_hang_up()) >= 0.2, "the abandoned reply still occupies the only slot"
+
+
+def test_slot_options_are_validated_and_max_tokens_cuts_the_reply(surrogate_server: str) -> None:
+    with pytest.raises(ConfigError, match="slots"):
+        ServerOptions(slots=0)
+    with pytest.raises(ConfigError, match="tokens per second"):
+        ServerOptions(tokens_per_s=0.0)
+    body = {**chat_body("```python\ndef f(x):\n    return x\n```\nMake it faster."), "max_tokens": 3}
+    cut = httpx.post(f"{surrogate_server}/chat/completions", json=body).json()
+    assert cut["choices"][0]["finish_reason"] == "length" and cut["usage"]["completion_tokens"] <= 3
+    with serve_in_thread(ServerOptions(max_prompt_tokens=4)) as url:
+        refused = httpx.post(f"{url}/chat/completions", json=chat_body("a long prompt " * 10))
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "context_length_exceeded"

@@ -189,7 +189,7 @@ def test_provider_reports_usage_and_honours_request_seed() -> None:
     task = TASKS["grid_distance"]
     msgs = get_strategy("EF").messages(task, task.seed_code or "", 0, 0)
     done = asyncio.run(provider.complete(msgs, GenerationParams(seed=9, temperature=0.7)))
-    assert done.error is None and done.model == "surrogate" and done.latency_s == 0.0
+    assert done.error is None and done.model == "surrogate" and done.latency_s == 0.0 and done.finish_reason == "stop"
     assert done.system_fingerprint is not None and done.system_fingerprint.startswith("surrogate-")
     assert done.usage.prompt_tokens > 50 and done.usage.completion_tokens > 20
     assert done.text == surrogate_reply(msgs, 9, 0.7)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from llmsde.errors import ProviderError
+from llmsde.providers.base import EndpointUnavailable
 from llmsde.scoring.result import ScoreResult
 from llmsde.tasks.model import IOCase, Task
 from llmsde.types import ChatMessage, Completion, GenerationParams, Usage
@@ -38,13 +38,16 @@ class FakeStrategy:
 
 @dataclass
 class ScriptedProvider:
-    """Replies with code that records the call seed. Every ``fail_every``-th call fails (data), every
-    ``no_code_every``-th reply holds no code; after ``trip_after`` calls it raises ProviderError (breaker)."""
+    """Replies with code that records the call seed. Every ``fail_every``-th call is a context-length error
+    (data), every ``no_code_every``-th reply holds no code; after ``trip_after`` calls every call raises
+    EndpointUnavailable with the breaker open, and ``down_calls`` lists single calls (1-based) whose endpoint
+    fails."""
 
     name: str = "scripted"
     fail_every: int = 0
     no_code_every: int = 0
     trip_after: int | None = None
+    down_calls: frozenset[int] = frozenset()
     calls: list[tuple[list[ChatMessage], GenerationParams]] = field(default_factory=list)
     closed: bool = False
 
@@ -52,9 +55,11 @@ class ScriptedProvider:
         self.calls.append((list(messages), params))
         n = len(self.calls)
         if self.trip_after is not None and n > self.trip_after:
-            raise ProviderError("endpoint down", "try later")
+            raise EndpointUnavailable("endpoint down", "scripted", breaker_open=True)
+        if n in self.down_calls:
+            raise EndpointUnavailable("connection refused", "scripted")
         if self.fail_every and n % self.fail_every == 0:
-            return Completion(text="", error="HTTP 500 after 5 retries", retries=5)
+            return Completion(text="", error="context length exceeded: HTTP 400: too long")
         if self.no_code_every and n % self.no_code_every == 0:
             return Completion(text="I cannot help with that.", model="fake-1")
         entry = "neg" if "neg" in messages[-1].content else "add"

@@ -37,7 +37,7 @@ def test_an_async_score_function_is_what_gets_committed(tmp_path: Path) -> None:
         return Scored(ScoreResult(7.0, 6.0, 10.0), "w:1 strong")
 
     run = execute_run(store, config, ScriptedProvider(), score, extract, TASKS, {"EF": FakeStrategy("EF")})
-    assert asyncio.run(run) == 2 * 3
+    assert asyncio.run(run).new_iterations == 2 * 3
     rows = store.iteration_rows()
     assert sorted(seen) == sorted(r["task"] for r in rows)
     assert {r["worker"] for r in rows if r["task"] == "add"} == {"w:1 strong"}

@@ -11,10 +11,11 @@ import pytest
 from runner_fakes import TASKS, FakeScorer, FakeStrategy, ScriptedProvider, extract
 
 from llmsde.config import StudyConfig, build_config
-from llmsde.errors import ConfigError, ProviderError
+from llmsde.errors import ConfigError
 from llmsde.runner import (
     ChainState,
     Progress,
+    RunOutcome,
     execute_run,
     plan_sessions,
     rebuild_state,
@@ -34,7 +35,7 @@ def _store(tmp_path: Path, config: StudyConfig, name: str = "run") -> RunStore:
     return store
 
 
-def _run(store: RunStore, config: StudyConfig, provider: ScriptedProvider, **kw: Any) -> int:
+def _run(store: RunStore, config: StudyConfig, provider: ScriptedProvider, **kw: Any) -> RunOutcome:
     strategies = {name: FakeStrategy(name) for name in config.strategies}
     coro = execute_run(store, config, provider, FakeScorer(), extract, TASKS, strategies, score_slots=2, **kw)
     return asyncio.run(coro)
@@ -61,7 +62,7 @@ def test_full_run_commits_every_iteration_once(tmp_path: Path) -> None:
     store = _store(tmp_path, config)
     events: list[Progress] = []
     provider = ScriptedProvider()
-    assert _run(store, config, provider, on_progress=events.append) == 8 * 4
+    assert _run(store, config, provider, on_progress=events.append) == (8 * 4, (), None)
     keys = store.completed_keys()
     assert keys == {(s.session_id, k) for s in store.sessions() for k in range(4)}
     assert all(s.status == "done" for s in store.sessions())
@@ -76,7 +77,7 @@ def test_full_run_commits_every_iteration_once(tmp_path: Path) -> None:
     assert len(seeds) == len(set(seeds)) == len(provider.calls) == 32 - 4
 
 
-def test_failed_calls_and_scorer_crashes_are_data(tmp_path: Path) -> None:
+def test_context_length_errors_and_scorer_crashes_are_data(tmp_path: Path) -> None:
     config = _cfg(sessions=2)
 
     class CrashingScorer(FakeScorer):
@@ -92,7 +93,9 @@ def test_failed_calls_and_scorer_crashes_are_data(tmp_path: Path) -> None:
     rows = store.iteration_rows()
     assert len(rows) == 4 * 4
     failed = [r for r in rows if r["error"]]
-    assert any(r["error"].startswith("HTTP 500") for r in failed)
+    too_long = [r for r in failed if r["error"].startswith("context length exceeded: HTTP 400")]
+    assert too_long and all(r["reason"] == "context length exceeded; no code" for r in too_long)
+    assert all(r["functionality"] == 0.0 for r in too_long)
     assert any(r["error"].startswith("scorer error: RuntimeError") for r in failed)
     assert all(r["security"] != r["security"] for r in failed)  # NaN
     no_code = [r for r in rows if r["reason"] == "no code"]
@@ -103,14 +106,15 @@ def test_failed_calls_and_scorer_crashes_are_data(tmp_path: Path) -> None:
 def test_breaker_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     config = _cfg()
     store = _store(tmp_path, config)
-    with pytest.raises(ProviderError, match="endpoint down"):
-        _run(store, config, ScriptedProvider(trip_after=9))
+    outcome = _run(store, config, ScriptedProvider(trip_after=9))
+    assert outcome.endpoint_error == "scripted: endpoint down"
+    assert set(outcome.waiting) == {s.session_id for s in store.sessions() if s.status != "done"}
     partial = store.completed_keys()
     assert 0 < len(partial) < 32
     for s in store.sessions():  # committed iterations form a prefix 0..n-1 of each chain
         ks = sorted(k for sid, k in partial if sid == s.session_id)
         assert ks == list(range(len(ks)))
-    assert _run(store, config, ScriptedProvider()) == 32 - len(partial)
+    assert _run(store, config, ScriptedProvider()) == (32 - len(partial), (), None)
     rows = store.iteration_rows()
     assert sorted((r["session"], r["k"]) for r in rows) == sorted(
         (s.session_id, k) for s in store.sessions() for k in range(4)
@@ -122,8 +126,7 @@ def test_same_seed_same_chains_regardless_of_interruption(tmp_path: Path) -> Non
     a = _store(tmp_path, config, "a")
     _run(a, config, ScriptedProvider())
     b = _store(tmp_path, config.model_copy(update={"concurrency": 1}), "b")
-    with pytest.raises(ProviderError):
-        _run(b, config, ScriptedProvider(trip_after=5))
+    assert _run(b, config, ScriptedProvider(trip_after=5)).waiting
     _run(b, config, ScriptedProvider())
 
     def codes(store: RunStore) -> list[tuple[str, int, str | None, float]]:
@@ -224,7 +227,7 @@ def test_next_call_is_made_while_the_current_iteration_is_scored(tmp_path: Path)
     provider = _CallWatchingProvider()
     scorer = _WaitForNextCallScorer(provider, last_k=4)
     coro = execute_run(store, config, provider, scorer, extract, TASKS, {"EF": FakeStrategy("EF")}, score_slots=1)
-    assert asyncio.run(coro) == 5
+    assert asyncio.run(coro).new_iterations == 5
     assert scorer.overlapped == [True] * 5
     assert [k for _, k in sorted(store.completed_keys())] == [0, 1, 2, 3, 4]
     ks = [r["k"] for r in store.iteration_rows()]

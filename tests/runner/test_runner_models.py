@@ -7,12 +7,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import pytest
 from runner_fakes import TASKS, FakeScorer, FakeStrategy, ScriptedProvider, extract
 
 from llmsde.config import StudyConfig, build_config
-from llmsde.errors import ProviderError
 from llmsde.runner import execute_run, plan_sessions
+from llmsde.runner.scheduler import RunOutcome
 from llmsde.store import RunManifest, RunStore
 
 MODELS = [{"label": "cold", "temperature": 0.2}, {"label": "hot", "temperature": 1.2, "max_tokens": 77}]
@@ -30,7 +29,7 @@ def _store(tmp_path: Path, config: StudyConfig) -> RunStore:
     return store
 
 
-def _run(store: RunStore, config: StudyConfig, providers: dict[str, ScriptedProvider]) -> int:
+def _run(store: RunStore, config: StudyConfig, providers: dict[str, ScriptedProvider]) -> RunOutcome:
     strategies = {name: FakeStrategy(name) for name in config.strategies}
     coro = execute_run(store, config, providers, FakeScorer(), extract, TASKS, strategies, score_slots=2)
     return asyncio.run(coro)
@@ -40,7 +39,7 @@ def test_each_model_gets_its_provider_and_settings_with_paired_seeds(tmp_path: P
     config = _cfg()
     store = _store(tmp_path, config)
     cold, hot = ScriptedProvider(), ScriptedProvider()
-    assert _run(store, config, {"cold": cold, "hot": hot}) == 2 * 8 * 4
+    assert _run(store, config, {"cold": cold, "hot": hot}).new_iterations == 2 * 8 * 4
     assert {(p.temperature, p.max_tokens) for _, p in cold.calls} == {(0.2, 2048)}
     assert {(p.temperature, p.max_tokens) for _, p in hot.calls} == {(1.2, 77)}
     assert sorted(p.seed or 0 for _, p in cold.calls) == sorted(p.seed or 0 for _, p in hot.calls)
@@ -52,8 +51,10 @@ def test_each_model_gets_its_provider_and_settings_with_paired_seeds(tmp_path: P
 def test_one_model_failing_does_not_stop_the_other(tmp_path: Path) -> None:
     config = _cfg()
     store = _store(tmp_path, config)
-    with pytest.raises(ProviderError, match="endpoint down"):
-        _run(store, config, {"cold": ScriptedProvider(), "hot": ScriptedProvider(trip_after=3)})
+    outcome = _run(store, config, {"cold": ScriptedProvider(), "hot": ScriptedProvider(trip_after=3)})
+    assert outcome.endpoint_error is not None and "endpoint down" in outcome.endpoint_error
+    hot = {s.session_id for s in store.sessions() if s.model == "hot"}
+    assert outcome.waiting and set(outcome.waiting) <= hot
     done = {s.model: 0 for s in store.sessions()}
     for s in store.sessions():
         done[s.model] += s.status == "done"

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,34 +68,47 @@ def uid() -> Iterator[int]:
         os.close(fd)
 
 
-def interpreter(uid: int) -> tuple[str, dict[str, str]]:
-    """This interpreter if the uid can run it, else Debian's python3 of the same minor version on our path."""
+def interpreter(uid: int) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """A command prefix that runs this Python as ``uid`` with llmsde, pytest and pydantic importable, its
+    environment, and the ``subprocess.run`` arguments that switch to ``uid`` (none when the prefix does).
+
+    Tried in order: this interpreter, Debian's python3 of the same minor version on our path, and this
+    interpreter through ``as_uid.py``, which makes root-only directories on the way to it (a pyenv in /root, as
+    on CI) traversable in a private mount namespace. None working is a failure, not a skip: this test is the
+    only place the unprivileged modes are exercised on a root CI machine.
+    """
     paths = [str(REPO)] + [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)]
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONPATH": ":".join(paths), "PYTHONDONTWRITEBYTECODE": "1"}
-    for python in (sys.executable, "/usr/bin/python3"):
+    launcher = [sys.executable, str(HERE / "as_uid.py"), str(uid), ":".join([sys.prefix, *paths]), "--"]
+    direct: dict[str, Any] = {"user": uid, "group": uid, "extra_groups": []}
+    candidates = (([sys.executable], direct), (["/usr/bin/python3"], direct), ([*launcher, sys.executable], {}))
+    tried = []
+    for prefix, ids in candidates:
         try:
             probe = subprocess.run(
-                [python, "-c", "import sys, llmsde, pytest, pydantic; print(sys.version_info[:2])"],
-                user=uid, group=uid, extra_groups=[], env=env, capture_output=True, text=True, timeout=60,
+                [*prefix, "-c", "import sys, llmsde, pytest, pydantic; print(sys.version_info[:2])"],
+                env=env, capture_output=True, text=True, timeout=60, **ids,
             )  # fmt: skip
-        except OSError:
+        except OSError as err:
+            tried.append(f"{prefix[-1]}: {err}")
             continue
         if probe.returncode == 0 and probe.stdout.strip() == str(sys.version_info[:2]):
-            return python, env
-    pytest.skip(f"no interpreter with llmsde importable is reachable by an unprivileged uid ({sys.executable})")
+            return prefix, env, ids
+        tried.append(f"{prefix[-1]}: {(probe.stderr.strip().splitlines() or ['?'])[-1]}")
+    pytest.fail(f"no interpreter with llmsde importable is reachable by uid {uid}: {'; '.join(tried)}")
 
 
 @pytest.mark.parametrize("deny_userns", [False, True], ids=["with-userns", "userns-denied"])
 def test_attack_suites_hold_as_an_unprivileged_user(uid: int, deny_userns: bool) -> None:
-    python, env = interpreter(uid)
+    prefix, env, as_user = interpreter(uid)
     env["LLMSDE_TEST_DENY_USERNS"] = "1" if deny_userns else "0"
     basetemp = Path(f"/tmp/llmsde-unpriv-{uid}-{int(deny_userns)}")
     shutil.rmtree(basetemp, ignore_errors=True)
     try:
         run = subprocess.run(
-            [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={basetemp}", f"--rootdir={REPO}",
+            [*prefix, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={basetemp}", f"--rootdir={REPO}",
              *(str(HERE / s) for s in SUITES)],
-            user=uid, group=uid, extra_groups=[], env=env, cwd=REPO, capture_output=True, text=True, timeout=600,
+            env=env, cwd=REPO, capture_output=True, text=True, timeout=600, **as_user,
         )  # fmt: skip
     finally:
         shutil.rmtree(basetemp, ignore_errors=True)

@@ -75,20 +75,34 @@ def test_insecure_code_loses_security(scorer: Scorer) -> None:
     assert r.functionality == 10.0
 
 
+@pytest.mark.parametrize(("code", "reason"), [(None, "no code in reply"), ("def dedupe(xs:\n", "syntax error")])
+def test_code_that_does_not_parse_scores_zero_and_nan(scorer: Scorer, code: str | None, reason: str) -> None:
+    r = scorer.score(code, TASK)
+    assert r.functionality == 0.0 and math.isnan(r.security) and math.isnan(r.efficiency)
+    assert r.reason is not None and r.reason.startswith(reason)
+
+
 @pytest.mark.parametrize(
     ("code", "reason"),
     [
-        (None, "no code in reply"),
-        ("def dedupe(xs:\n", "syntax error"),
         ("raise RuntimeError('boom')\n", "import failed: RuntimeError: boom"),
         ("import os\nos._exit(3)\n", "import failed"),
         ("x = 1\n", "import failed: NameError"),
     ],
 )
-def test_code_that_cannot_be_used_scores_zero_and_nan(scorer: Scorer, code: str | None, reason: str) -> None:
+def test_code_that_parses_but_cannot_be_used_keeps_its_security_score(scorer: Scorer, code: str, reason: str) -> None:
     r = scorer.score(code, TASK)
-    assert r.functionality == 0.0 and math.isnan(r.security) and math.isnan(r.efficiency)
+    assert r.functionality == 0.0 and math.isnan(r.efficiency)
+    assert 0.0 <= r.security <= 10.0 and isinstance(r.raw["bandit"], list)
     assert r.reason is not None and r.reason.startswith(reason)
+
+
+def test_security_of_code_without_the_entry_point_counts_its_findings(scorer: Scorer) -> None:
+    code = "import pickle\ndef helper(xs):\n    return eval(repr(xs))\n"
+    r = scorer.score(code, TASK)
+    assert r.reason is not None and "entry point 'dedupe' is not defined" in r.reason
+    assert r.security < 10 and {f["test_id"] for f in r.raw["bandit"]} >= {"B307", "B403"}
+    assert r.functionality == 0.0 and math.isnan(r.efficiency)
 
 
 def test_oversized_source_is_refused_before_the_sandbox(scorer: Scorer) -> None:
@@ -170,4 +184,5 @@ def test_broken_code_is_functionality_zero_only_when_the_task_has_tests(scorer: 
     without = scorer.score(code, TESTLESS)
     with_tests = scorer.score(code, TASK)
     assert math.isnan(without.functionality) and with_tests.functionality == 0.0
-    assert math.isnan(without.security) and math.isnan(without.efficiency) and without.reason
+    assert math.isnan(without.efficiency) and without.reason
+    assert math.isnan(without.security) == (code is None or code.startswith("def run(:"))

@@ -53,6 +53,7 @@ class SurrogateProvider:
             latency_s=0.0,
             system_fingerprint=f"surrogate-{VERSION}",
             cost_usd=call_cost(usage, self.config.prices),
+            finish_reason="stop",
         )
 
     async def aclose(self) -> None:

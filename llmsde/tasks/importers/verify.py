@@ -53,7 +53,7 @@ def _judge(task: Task, score: ScoreFn) -> Verdict:
     f = result.functionality
     if task.reference is None:
         problem = ""
-        if math.isnan(result.security):
+        if math.isnan(result.security) or (result.reason or "").startswith("import failed"):
             problem = f"seed does not load: {result.reason}"
         elif not task.tests and not math.isnan(f):
             problem = f"seed scored functionality {f:g} with no tests (expected missing/NaN)"
