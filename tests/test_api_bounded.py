@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from llmsde._api_bounded import fit_working, parse_thresholds
+from llmsde.api._bounded import fit_working, parse_thresholds
 from llmsde.dynamics import LinearSdeEstimator, SdeFit
 from llmsde.errors import LlmsdeWarning
 from llmsde.report.fit_markdown import render_fit_markdown

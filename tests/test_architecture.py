@@ -46,6 +46,7 @@ def test_import_contracts_hold() -> None:
         ("dynamics/_probe.py", "from llmsde import config\n", "dynamics is a leaf"),
         ("report/_probe.py", "from llmsde.dynamics.estimator import LinearSdeEstimator\n", "never re-fits"),
         ("store/_probe.py", "import rich\n", "Only cli and render"),
+        ("cli/_probe.py", "from llmsde.api._fit import fit\n", "cli reaches the api through its facade only"),
     ],
 )
 def test_a_broken_contract_fails(tmp_path: Path, module: str, source: str, contract: str) -> None:
@@ -91,6 +92,37 @@ def test_no_package_import_by_computed_name(path: Path) -> None:
             value = node.args[0].value
             if name in {"import_module", "__import__"} and isinstance(value, str) and value.startswith("llmsde"):
                 pytest.fail(f"{path.relative_to(PACKAGE)}:{node.lineno} imports {value} by name; use an import")
+
+
+def _imports_facade(tree: ast.AST) -> list[int]:
+    """Lines of ``tree`` that import the :mod:`llmsde.api` facade (rather than one of its private modules)."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name == "llmsde.api" for a in node.names):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            target = node.module or ""
+            names = [a.name for a in node.names]
+            if (
+                (target == "llmsde" and "api" in names)
+                or (target == "llmsde.api" and not all(n.startswith("_") for n in names))
+                or (node.level == 1 and target == "" and not all(n.startswith("_") for n in names))
+            ):
+                lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "api").glob("_*.py")), ids=lambda p: p.name)
+def test_private_api_modules_never_import_the_facade(path: Path) -> None:
+    """The facade imports its private modules; one importing it back would be a cycle (issue 12 item 18)."""
+    assert _imports_facade(ast.parse(path.read_text(encoding="utf-8"))) == [], path.name
+
+
+@pytest.mark.parametrize(
+    "source", ["from llmsde import api\n", "import llmsde.api\n", "from llmsde.api import fit\n", "from . import fit\n"]
+)
+def test_a_facade_import_is_found(source: str) -> None:
+    assert _imports_facade(ast.parse(source)) == [1]
 
 
 def test_dynamics_is_numeric_only() -> None:

@@ -85,9 +85,9 @@ def _load_panel(target: Path) -> tuple[Panel, Path]:
     from llmsde.errors import FitInputError
 
     if target.is_dir():
-        from llmsde import api
+        from llmsde.api._store import load_run
 
-        return api.load_run(target), target
+        return load_run(target), target
     if target.is_file():
         from llmsde.store.panel import read_panel_file
 
@@ -124,8 +124,8 @@ def fit(
     """
     import warnings
 
-    from llmsde._api_bounded import fit_working, parse_thresholds, recommendations
-    from llmsde.api import load_run_rows as api_rows
+    from llmsde.api._bounded import fit_working, parse_thresholds, recommendations
+    from llmsde.api._store import load_run_rows as api_rows
     from llmsde.dynamics import LinearSdeEstimator
     from llmsde.errors import LlmsdeWarning
     from llmsde.report.fit_io import write_fit
@@ -166,9 +166,9 @@ def fit(
     found += tuple(recommendations(result))
     usage = None
     if path.is_dir():
-        from llmsde import api
+        from llmsde.api._store import load_run_usage
 
-        usage = api.load_run_usage(path)
+        usage = load_run_usage(path)
     files = write_fit(result, Path(out) if out is not None else default_dir, source=str(target), usage=usage)
     return FitOutcome(result, files, found, usage)
 

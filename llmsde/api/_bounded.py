@@ -1,6 +1,6 @@
 """Fit-side API for bounded scores and broken code: the censored model, breakage, first-passage thresholds.
 
-Called by :func:`llmsde._api_fit.fit`: the linear fit sees only working states, and this module adds the
+Called by :func:`llmsde.api._fit.fit`: the linear fit sees only working states, and this module adds the
 censored fit (``--model censored``) and the breakage rates to its :class:`~llmsde.dynamics.SdeFit`. Like the rest
 of the API it returns objects and never prints; heavy imports stay inside the functions.
 """
