@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from llmsde.dynamics import SdeFit
-    from llmsde.errors import LlmsdeWarning
     from llmsde.store.panel import Panel
 
 __all__ = [
@@ -23,7 +22,6 @@ __all__ = [
     "fit_bounded_tables",
     "fit_working",
     "parse_thresholds",
-    "recommendations",
     "unfittable",
     "working_x",
 ]
@@ -109,14 +107,6 @@ def extend_fit(
             warnings.warn(f"censored fit of {name!r} skipped: {why}", LlmsdeWarning, stacklevel=2)
         meta.update(censored=True, thresholds=list(thresholds), censored_skipped=dict(result.skipped))
     return dataclasses.replace(fit, censored=censored, breakage=breakage, meta=meta)
-
-
-def recommendations(fit: SdeFit) -> list[LlmsdeWarning]:
-    """Warnings recommending ``--model censored`` for strategies with >= 20% of some objective on a bound."""
-    from llmsde.errors import LlmsdeWarning
-    from llmsde.report.bounded_tables import bound_recommendations
-
-    return [LlmsdeWarning(line) for line in bound_recommendations(fit)]
 
 
 def fit_bounded_tables(fit: SdeFit) -> list[tuple[str, tuple[str, ...], list[list[str]]]]:

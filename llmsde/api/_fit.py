@@ -124,7 +124,7 @@ def fit(
     """
     import warnings
 
-    from llmsde.api._bounded import fit_working, parse_thresholds, recommendations
+    from llmsde.api._bounded import fit_working, parse_thresholds
     from llmsde.api._store import load_run_rows as api_rows
     from llmsde.dynamics import LinearSdeEstimator
     from llmsde.errors import LlmsdeWarning
@@ -163,7 +163,6 @@ def fit(
             horizon=horizon,
         )
     found = tuple(w.message for w in caught if isinstance(w.message, LlmsdeWarning))
-    found += tuple(recommendations(result))
     usage = None
     if path.is_dir():
         from llmsde.api._store import load_run_usage

@@ -115,7 +115,8 @@ def test_linear_fit_recommends_censored_when_states_pile_on_a_bound(
 ) -> None:
     code, _, err = _main(["fit", str(fitted / "panel.csv"), "--bootstrap", "20", "--out", str(tmp_path)], capsys)
     assert code == 0, err
-    assert "strategy 'FF'" in err and "refit with `--model censored`" in err
+    assert "strategy 'FF'" in err and "fit with --model censored" in err
+    assert err.count("strategy 'FF'") == 1, "the recommendation is said once"
     assert "## Scores on the bounds" in (tmp_path / "fit.md").read_text()
 
 
