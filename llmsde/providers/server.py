@@ -283,6 +283,9 @@ def build_app(options: ServerOptions) -> Starlette:
 def _bind(host: str, port: int) -> socket.socket:
     """A listening socket bound before uvicorn starts, so the port (even port 0) is known and free of races.
 
+    It listens at once, so a client that connects as soon as the URL is announced waits in the backlog until
+    uvicorn accepts, instead of being refused.
+
     ``proto=IPPROTO_TCP`` and ``TCP_NODELAY`` matter: asyncio only disables Nagle on sockets whose proto is
     TCP, and without it every answer (headers and body are separate writes) waits ~40 ms for a delayed ACK.
     """
@@ -295,6 +298,7 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as err:
         sock.close()
         raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror}", "choose another --port") from None
+    sock.listen(2048)
     return sock
 
 
