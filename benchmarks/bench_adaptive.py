@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from typing import Any
 
-import httpx
+from _serve import start_serve
 
 from llmsde import api
 from llmsde.config import ProviderConfig, build_config
@@ -42,30 +40,9 @@ from llmsde.types import GenerationParams
 SESSIONS_PER_STRATEGY, STRATEGIES, ITERATIONS, CONCURRENCY = 8, ["EF", "SF", "FF", "AI"], 3, 32
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(slots: int, tokens_per_s: float) -> tuple[subprocess.Popen[bytes], str]:
     """``llmsde serve --slots --tokens-per-s`` in a child process; returns it and its base URL once it answers."""
-    port = _free_port()
-    cmd = [sys.executable, "-m", "llmsde", "serve", "--port", str(port)]
-    cmd += ["--slots", str(slots), "--tokens-per-s", str(tokens_per_s)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"llmsde serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        try:
-            if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("llmsde serve did not start within 60 s")
+    return start_serve("--slots", str(slots), "--tokens-per-s", str(tokens_per_s))
 
 
 def run_one(url: str, slots: int, tokens_per_s: float, timeout: float, adaptive: bool) -> list[str]:

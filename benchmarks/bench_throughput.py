@@ -21,14 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from _serve import start_serve
 
 from llmsde.config import ProviderConfig, build_config
 from llmsde.providers.openai_compat import OpenAIProvider
@@ -37,30 +36,9 @@ from llmsde.types import ChatMessage, GenerationParams
 SEED_CODE = "def add(a, b):\n    total = 0\n    for x in (a, b):\n        total += x\n    return total\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(latency: float, jitter: float = 0.0) -> tuple[subprocess.Popen[bytes], str]:
-    """``llmsde serve`` in a child process; returns it and its base URL once it answers."""
-    port = _free_port()
-    cmd = [sys.executable, "-m", "llmsde", "serve", "--port", str(port), "--latency", str(latency)]
-    cmd += ["--jitter", str(jitter)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"llmsde serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        try:
-            if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("llmsde serve did not start")
+    """``llmsde serve`` with this latency in a child process; returns it and its base URL once it answers."""
+    return start_serve("--latency", str(latency), "--jitter", str(jitter))
 
 
 async def _requests(url: str, concurrency: int, total: int) -> tuple[float, int]:
