@@ -148,6 +148,7 @@ def _figures(inp: ReportInput) -> list[Figure]:
             )
         }
     dt = float(inp.fit.meta.get("dt", 1.0))
+    method = str(inp.fit.meta.get("method", "em"))
     return [
         Figure(
             "figures/trajectories.png",
@@ -169,9 +170,13 @@ def _figures(inp: ReportInput) -> list[Figure]:
         ),
         Figure(
             "figures/eigenvalues.png",
-            png_bytes(eigen_figure(eigen, dt)),
-            "Eigenvalues of A with CI whiskers; inside the green disc the Euler-Maruyama map is stable "
-            "(|1 + lambda dt| < 1).",
+            png_bytes(eigen_figure(eigen, dt, method)),
+            "Eigenvalues of A with CI whiskers; in the green region the fitted discrete map is stable "
+            + (
+                "(exact discretisation: |exp(lambda dt)| < 1, i.e. Re(lambda) < 0)."
+                if method == "exact"
+                else "(Euler-Maruyama: inside the disc |1 + lambda dt| < 1)."
+            ),
         ),
     ]
 

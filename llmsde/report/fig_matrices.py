@@ -101,22 +101,26 @@ def interference_figure(views: dict[str, dict[str, MatrixView]]) -> Figure:
     return fig
 
 
-def eigen_figure(data: Sequence[EigenData], dt: float = 1.0) -> Figure:
-    """Eigenvalues of A in the complex plane with CI whiskers, the continuous stability boundary Re = 0, and
-    the
-    Euler-Maruyama stability disc |1 + lambda dt| < 1 (centre -1/dt, radius 1/dt)."""
+def eigen_figure(data: Sequence[EigenData], dt: float = 1.0, method: str = "em") -> Figure:
+    """Eigenvalues of A in the complex plane with CI whiskers, the continuous stability boundary Re = 0, and the
+    region where the fitted discrete map is stable: for Euler-Maruyama (``em``) the disc |1 + lambda dt| < 1
+    (centre -1/dt, radius 1/dt); for the exact discretisation the per-step multiplier is exp(lambda dt), stable
+    exactly where Re(lambda) < 0, so the whole left half-plane is shaded."""
     fig, axes = new_figure(7.0, 5.6, nrows=1, ncols=1)
     ax = axes[0, 0]
     theta = np.linspace(0.0, 2.0 * np.pi, 400)
     radius = 1.0 / dt
-    ax.fill(
-        -radius + radius * np.cos(theta),
-        radius * np.sin(theta),
-        color="#DDEEDD",
-        alpha=0.6,
-        label="discrete-stable: |1 + lambda dt| < 1",
-    )
-    ax.plot(-radius + radius * np.cos(theta), radius * np.sin(theta), color="#338833", linewidth=1.0)
+    if method == "exact":
+        ax.axvspan(-1e6, 0.0, color="#DDEEDD", alpha=0.6, label="discrete-stable: |exp(lambda dt)| < 1 (Re < 0)")
+    else:
+        ax.fill(
+            -radius + radius * np.cos(theta),
+            radius * np.sin(theta),
+            color="#DDEEDD",
+            alpha=0.6,
+            label="discrete-stable: |1 + lambda dt| < 1",
+        )
+        ax.plot(-radius + radius * np.cos(theta), radius * np.sin(theta), color="#338833", linewidth=1.0)
     ax.axvline(0.0, color="#888888", linewidth=0.8, linestyle=":")
     ax.axhline(0.0, color="#888888", linewidth=0.8, linestyle=":")
     colors = strategy_colors([d.label for d in data])

@@ -76,6 +76,16 @@ def test_eigen_figure_draws_stability_circle_of_radius_one_over_dt() -> None:
     assert png_bytes(fig).startswith(PNG_MAGIC)
 
 
+def test_eigen_figure_of_an_exact_fit_shades_the_left_half_plane_not_the_euler_disc() -> None:
+    ev = np.array([[-1.5, 0.0], [-0.2, 0.0]])
+    fig = eigen_figure([EigenData("SF", ev, ev - 0.05, ev + 0.05)], dt=1.0, method="exact")
+    ax = fig.axes[0]
+    assert not [ln for ln in ax.get_lines() if np.asarray(ln.get_xdata()).size == 400]
+    labels = ax.get_legend_handles_labels()[1]
+    assert any("exp(lambda dt)" in lab for lab in labels) and not any("|1 + lambda" in lab for lab in labels)
+    assert png_bytes(fig).startswith(PNG_MAGIC)
+
+
 def test_strategy_palette_is_stable_and_distinct() -> None:
     colors = strategy_colors(["SF", "custom", "EF", "other"])
     assert colors["SF"] == STRATEGY_COLORS["SF"] and colors["EF"] == STRATEGY_COLORS["EF"]
