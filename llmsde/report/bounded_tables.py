@@ -13,7 +13,6 @@ from llmsde.dynamics import CensoredFit, Estimate, SdeFit
 from llmsde.report.fit_tables import fmt, fmt_ci
 
 __all__ = [
-    "BOUND_RECOMMEND",
     "bound_recommendations",
     "bound_share_rows",
     "breakage_rows",
@@ -23,8 +22,6 @@ __all__ = [
     "per_iteration_rows",
 ]
 
-BOUND_RECOMMEND = 0.2
-"""Share of a strategy's states on 0 or 10 (some objective) from which the linear fit recommends censored."""
 _OBJ = ("security", "efficiency", "functionality")
 
 
@@ -43,22 +40,17 @@ def _pct(e: Estimate, idx: tuple[int, ...]) -> str:
 
 
 def bound_recommendations(fit: SdeFit) -> list[str]:
-    """One line per linear strategy with >= 20% of some objective's states on a bound, when no censored fit."""
+    """The linear fit's own bound flags (states piled on 0 or 10, an equilibrium outside [0, 10]), one line per
+    strategy and flag, when there is no censored fit: the rule and its threshold live in the estimator
+    (``llmsde.dynamics._flags``), and this section only gathers what it said."""
     if fit.censored or fit.meta.get("censored_skipped"):
         return []
-    out = []
-    for sf in fit.strategies.values():
-        piled = [
-            f"{100 * f:.0f}% of {name}"
-            for name, f in zip(_OBJ, sf.diagnostics.boundary_fraction, strict=True)
-            if not math.isnan(f) and f >= BOUND_RECOMMEND
-        ]
-        if piled:
-            out.append(
-                f"strategy {sf.label!r}: {' and '.join(piled)} states sit on 0 or 10; the linear SDE ignores the "
-                "bound: refit with `--model censored`"
-            )
-    return out
+    return [
+        f"strategy {sf.label!r}: {note}"
+        for sf in fit.strategies.values()
+        for note in sf.notes
+        if "--model censored" in note
+    ]
 
 
 CENSORED_COLUMNS = (
