@@ -135,6 +135,21 @@ def _signal_after(proc: subprocess.Popen[str], run_root: Path, at_least: int, si
     return db, err
 
 
+def _run_signalled(
+    extra: list[str], run_root: Path, at_least: int, sig: int
+) -> tuple[subprocess.Popen[str], Path, str]:
+    """Start ``llmsde run`` on Ray with ``extra`` flags, signal it once ``at_least`` iterations are stored
+    (:func:`_signal_after`), and make sure it is gone whatever happens; the process, its store and stderr."""
+    proc = _cli([*FLAGS, "--executor", "ray", *extra, "--out", str(run_root)])
+    try:
+        db, err = _signal_after(proc, run_root, at_least, sig)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    return proc, db, err
+
+
 def test_ray_run_matches_local_and_records_workers(
     cluster: str, local_run: dict[Key, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -178,13 +193,7 @@ def test_killed_driver_leaves_no_ray_and_resumes_on_a_cluster_exactly_once(
 ) -> None:
     root = tmp_path / "runs"
     before = set(ray_processes())
-    proc = _cli([*FLAGS, "--executor", "ray", "--out", str(root)])
-    try:
-        db, _ = _signal_after(proc, root, 5, signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+    proc, db, _ = _run_signalled([], root, 5, signal.SIGKILL)
     _, stored = _stored(root)
     assert proc.returncode == -signal.SIGKILL and 5 <= stored < TOTAL
     _assert_no_new_ray_process(before)
@@ -206,13 +215,7 @@ def test_ctrl_c_on_a_local_ray_instance_leaves_no_process(
 ) -> None:
     root = tmp_path / "runs"
     before = set(ray_processes())
-    proc = _cli([*FLAGS, "--executor", "ray", "--out", str(root)])
-    try:
-        db, err = _signal_after(proc, root, 3, signal.SIGINT)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+    proc, db, err = _run_signalled([], root, 3, signal.SIGINT)
     assert proc.returncode == 130 and "Traceback" not in err and f"--resume {db.parent}" in err
     _assert_no_new_ray_process(before)
     resumed = _cli(["--resume", str(db.parent), "--executor", "ray", "--ray-address", cluster, "--json"])
@@ -241,13 +244,7 @@ def test_require_isolation_applies_to_every_worker(cluster: str, tmp_path: Path)
 
 def test_ctrl_c_on_a_cluster_leaves_no_actor(cluster: str, tmp_path: Path) -> None:
     root = tmp_path / "runs"
-    proc = _cli([*FLAGS, "--executor", "ray", "--ray-address", cluster, "--out", str(root)])
-    try:
-        _signal_after(proc, root, 3, signal.SIGINT)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+    proc, _, _ = _run_signalled(["--ray-address", cluster], root, 3, signal.SIGINT)
     assert proc.returncode == 130
     deadline = time.monotonic() + 30
     while (actors := ray_processes("ScoringWorker")) and time.monotonic() < deadline:
