@@ -26,6 +26,7 @@ import asyncio
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 from _serve import start_serve
@@ -141,6 +142,23 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _measure(
+    args: argparse.Namespace, header: list[str], measure: Callable[[str, int, bool], list[str]]
+) -> list[list[str]]:
+    """One row per (slots, limit): a fresh server each, ``measure(url, slots, adaptive)``, printed as it comes."""
+    rows = []
+    for slots in [int(s) for s in args.slots.split(",") if s.strip()]:
+        for adaptive in [True, False] if args.fixed else [True]:
+            server, url = start_server(slots, args.tokens_per_s)
+            try:
+                rows.append(measure(url, slots, adaptive))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            print(_table(header, rows[-1:]), flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--slots", default="1,4", help="comma list of server slot counts")
@@ -165,16 +183,9 @@ def main() -> None:
         "peak in flight",
         "wall s",
     ]
-    rows = []
-    for slots in [int(s) for s in args.slots.split(",") if s.strip()]:
-        for adaptive in [True, False] if args.fixed else [True]:
-            server, url = start_server(slots, args.tokens_per_s)
-            try:
-                rows.append(run_one(url, slots, args.tokens_per_s, args.timeout, adaptive))
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
-            print(_table(header, rows[-1:]), flush=True)
+    rows = _measure(
+        args, header, lambda url, slots, adaptive: run_one(url, slots, args.tokens_per_s, args.timeout, adaptive)
+    )
     print(
         f"\n{SESSIONS_PER_STRATEGY * len(STRATEGIES)} sessions x {ITERATIONS} iterations, --concurrency {CONCURRENCY},"
         f" {args.tokens_per_s:g} tokens/s per slot, timeout_s {args.timeout:g}\n"
@@ -195,16 +206,13 @@ def _requests_table(args: argparse.Namespace) -> None:
         "peak",
         "wall s",
     ]
-    rows = []
-    for slots in [int(s) for s in args.slots.split(",") if s.strip()]:
-        for adaptive in [True, False] if args.fixed else [True]:
-            server, url = start_server(slots, args.tokens_per_s)
-            try:
-                rows.append(run_requests(url, slots, args.tokens_per_s, args.timeout, adaptive, args.requests_only))
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
-            print(_table(header, rows[-1:]), flush=True)
+    rows = _measure(
+        args,
+        header,
+        lambda url, slots, adaptive: run_requests(
+            url, slots, args.tokens_per_s, args.timeout, adaptive, args.requests_only
+        ),
+    )
     print(f"\n{CONCURRENCY} callers, {args.tokens_per_s:g} tokens/s per slot, timeout_s {args.timeout:g}\n")
     print(_table(header, rows))
 
