@@ -126,6 +126,11 @@ class BudgetedProvider:
         """Close the wrapped provider."""
         await self.inner.aclose()
 
+    def concurrency_report(self) -> dict[str, Any] | None:
+        """The wrapped endpoint's adaptive-limit report (None when it keeps none, like the surrogate)."""
+        report = getattr(self.inner, "concurrency_report", None)
+        return report() if callable(report) else None
+
 
 def budget_providers(
     config: StudyConfig, providers: Mapping[str, Provider], spent_usd: float

@@ -210,9 +210,9 @@ def _concurrency(config: StudyConfig, providers: Iterable[Provider]) -> dict[str
     """
     endpoints = []
     for provider in providers:
-        report = getattr(getattr(provider, "inner", provider), "concurrency_report", None)
-        if callable(report):
-            endpoint = report()
+        report = getattr(provider, "concurrency_report", None)
+        endpoint = report() if callable(report) else None
+        if endpoint is not None:
             endpoint["ceiling"] = min(endpoint["ceiling"], config.concurrency)
             endpoint["settled"] = min(endpoint["settled"], endpoint["ceiling"])
             endpoints.append(endpoint)

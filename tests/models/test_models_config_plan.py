@@ -179,3 +179,16 @@ def test_shipped_models_config_loads_with_two_priced_models() -> None:
     settings = cfg.model_providers()
     assert list(settings) == ["cold", "hot"] and all(p.prices is not None for p in settings.values())
     assert [p.temperature for p in settings.values()] == [0.2, 1.2]
+
+
+def test_budgeted_provider_forwards_the_endpoint_concurrency_report() -> None:
+    cfg = build_config({"provider": {"prices": {"prompt_per_mtok": 1.0, "completion_per_mtok": 0.0}}})
+
+    class _Reporting(_Priced):
+        def concurrency_report(self) -> dict[str, object]:
+            return {"endpoint": "e", "settled": 2, "ceiling": 8}
+
+    reporting = BudgetedProvider(_Reporting(0.0), Budget(1.0), "", cfg.provider.prices, None)  # type: ignore[arg-type]
+    silent = BudgetedProvider(_Priced(0.0), Budget(1.0), "", cfg.provider.prices, None)  # type: ignore[arg-type]
+    assert reporting.concurrency_report() == {"endpoint": "e", "settled": 2, "ceiling": 8}
+    assert silent.concurrency_report() is None
